@@ -25,6 +25,7 @@ typedef struct parse_ctx {
     int pending_section; /* a [section] line was read since the last key */
     int section_line;    /* the line of that [section] header */
     csdk_status_t status;
+    int error_line;    /* the line of the error in err */
     csdk_error_t *err;
 } parse_ctx_t;
 
@@ -55,6 +56,7 @@ static csdk_status_t parse_fail(parse_ctx_t *pc, csdk_status_t code,
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     pc->status = code;
+    pc->error_line = pc->line;
     error_set(pc->err, code, "%s:%d: %s", pc->cfg->origin, pc->line, msg);
     return code;
 }
@@ -125,10 +127,13 @@ static config_section_t *section_add(parse_ctx_t *pc, const char *full)
     for (size_t i = 0; i < cfg->n_sections; i++) {
         if (cfg->sections[i].is_provider == is_provider &&
             strcmp(cfg->sections[i].name, name) == 0) {
+            int at = pc->line;
+            pc->line = pc->section_line; /* point at the repeated header */
             parse_fail(pc, CSDK_E_CONFIG,
                        "duplicate section [%s] (first on line %d); merge "
                        "the two sections",
                        full, cfg->sections[i].line);
+            pc->line = at;
             return NULL;
         }
     }
@@ -276,8 +281,11 @@ csdk_status_t config_load_string(const char *text, const char *origin,
     pc.text = text;
     pc.err = err;
     rc = ini_parse_stream(reader, &pc, handler, &pc);
-    if (pc.status == CSDK_OK && rc != 0) {
-        pc.line = rc > 0 ? rc : pc.line;
+    /* inih goes on after a syntax error and reports its line at the end;
+     * report whichever error came first. */
+    if (rc > 0 && (pc.status == CSDK_OK || rc < pc.error_line)) {
+        pc.status = CSDK_OK;
+        pc.line = rc;
         parse_fail(&pc, CSDK_E_CONFIG,
                    "not a [section] header or 'key = value' line; fix the "
                    "syntax (comments start with ';' or '#')");

@@ -27,8 +27,14 @@ uint64_t ratelimit_take(ratelimit_t *rl, uint64_t now_ns)
         rl->tokens -= 1.0;
         return 0;
     }
-    /* +1: round up, so the caller never wakes a hair too early. */
-    return (uint64_t)((1.0 - rl->tokens) * 1e9 / rl->rate) + 1;
+    {
+        /* Round up, so the caller never wakes a hair too early. */
+        double w = (1.0 - rl->tokens) * 1e9 / rl->rate;
+        uint64_t ns = (uint64_t)w;
+        if ((double)ns < w)
+            ns++;
+        return ns ? ns : 1;
+    }
 }
 
 int ratelimit_parse(const char *s, double *rate, double *burst)
