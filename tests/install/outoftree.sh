@@ -18,7 +18,7 @@ libdir=$(pkg-config --variable=libdir csdk)        # already under $root
 plugindir=$(pkg-config --variable=plugindir csdk)
 prefix=$(pkg-config --variable=prefix csdk)
 
-for f in "$root$prefix/bin/csdk" "$libdir/libcsdk.so" \
+for f in "$prefix/bin/csdk" "$libdir/libcsdk.so" \
          "$(pkg-config --variable=includedir csdk)/csdk/provider.h" \
          "$(pkg-config --variable=includedir csdk)/csdk/csdk.h" \
          "$plugindir/example.so" ; do
@@ -132,7 +132,7 @@ plugin = $tmp/plugins/mine.so
 plugin = example
 INI
 
-csdk() { LD_LIBRARY_PATH="$libdir" "$root$prefix/bin/csdk" --config "$tmp/csdk.ini" "$@"; }
+csdk() { LD_LIBRARY_PATH="$libdir" "$prefix/bin/csdk" --config "$tmp/csdk.ini" "$@"; }
 
 out=$(csdk run -- echo built outside)
 [ "$out" = "out-of-tree: echo built outside" ] || { echo "FAIL: run printed: $out"; exit 1; }

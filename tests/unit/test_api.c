@@ -25,7 +25,7 @@ static void test_caps_minimal(void **s)
         required |= CSDK_CAP(m);
     assert_int_equal(pi.loaded, 1);
     assert_true(pi.caps == required);
-    assert_string_equal(pi.version, "0.0.1");
+    assert_string_equal(pi.version, "1.0.0");
     csdk_close(h);
 }
 

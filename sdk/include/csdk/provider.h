@@ -195,7 +195,9 @@ typedef struct csdk_kv {
 /* Bits of csdk_create_opts_t.flags. */
 #define CSDK_CREATE_NETWORK 0x1u /* give the sandbox network access */
 
-/* Options for create and find_or_create.  All pointers may be NULL. */
+/* Options for create and find_or_create.  The host always passes a
+ * struct (zeroed when the caller gave none); its pointer fields may be
+ * NULL. */
 typedef struct csdk_create_opts {
     uint32_t struct_size;     /* sizeof(csdk_create_opts_t) as the caller
                                  compiled it */
@@ -208,7 +210,9 @@ typedef struct csdk_create_opts {
     const csdk_kv_t *metadata; /* user labels, kept with the sandbox */
     size_t n_metadata;
     const csdk_kv_t *extra;   /* provider-specific create options (the
-                                 same keys as the plugin's config) */
+                                 same keys as the plugin's config); a
+                                 plugin rejects keys it does not know with
+                                 CSDK_E_INVALID_ARGUMENT */
     size_t n_extra;
 } csdk_create_opts_t;
 
@@ -218,7 +222,8 @@ typedef struct csdk_create_opts {
 /*
  * Options for run_command and run_code.  run_command takes exactly one of
  * argv (NULL-terminated, run without a shell) or shell (a string for
- * "sh -c").  run_code ignores argv and shell.
+ * "sh -c").  run_code ignores argv and shell.  The host always passes a
+ * struct to run_code (zeroed when the caller gave none).
  */
 typedef struct csdk_run_opts {
     uint32_t struct_size;
@@ -231,8 +236,10 @@ typedef struct csdk_run_opts {
     const void *stdin_data;     /* bytes for standard input */
     size_t stdin_len;
     uint64_t timeout_ms;        /* kill the command after this; 0 = none */
-    uint64_t max_output;        /* cap per stream in bytes; 0 = default;
-                                   past it set CSDK_RESULT_TRUNCATED */
+    uint64_t max_output;        /* cap per stream in bytes; 0 = the
+                                   provider's default (its documented cap,
+                                   or none); past it, drop the rest and set
+                                   CSDK_RESULT_TRUNCATED */
 } csdk_run_opts_t;
 
 /* ------------------------------------------------------------------ */
@@ -258,8 +265,9 @@ typedef struct csdk_host {
     csdk_status_t (*error)(csdk_call_t *call, csdk_status_t code,
                            const char *fmt, ...) CSDK_PRINTF(3, 4);
 
-    /* With CSDK_E_RATE_LIMITED or CSDK_E_UNAVAILABLE: wait this long
-     * before retrying (a server's Retry-After). */
+    /* With a transient failure (CSDK_E_RATE_LIMITED, CSDK_E_UNAVAILABLE,
+     * CSDK_E_CONNECTION): wait at least this long before retrying (a
+     * server's Retry-After).  The host's retry policy honours it. */
     void (*retry_after)(csdk_call_t *call, uint64_t ms);
 
     /*
@@ -291,7 +299,9 @@ typedef struct csdk_host {
      * has none.  Long operations pass it on to their backend. */
     uint64_t (*remaining_ms)(csdk_call_t *call);
 
-    /* Non-zero once the caller has cancelled or the deadline has passed. */
+    /* Non-zero once the caller has cancelled or the deadline has passed.
+     * The plugin then stops and returns CSDK_E_TIMEOUT if remaining_ms()
+     * is 0 (the deadline), else CSDK_E_CANCELLED. */
     int32_t (*cancelled)(csdk_call_t *call);
 
     /* Log a line at CSDK_LOG_*.  The host prefixes the instance name and
@@ -325,7 +335,8 @@ typedef csdk_status_t csdk_init_fn(const csdk_host_t *host,
                                    csdk_call_t *call, void **state);
 
 /* fini: release everything init made.  Called once, single-threaded, with
- * no call in flight.  Must not fail. */
+ * no call in flight.  Cannot fail: report trouble (a state file that could
+ * not be saved) with host->log at CSDK_LOG_ERROR. */
 typedef void csdk_fini_fn(void *state);
 
 /*
@@ -366,7 +377,9 @@ typedef csdk_status_t csdk_run_command_fn(void *state, csdk_call_t *call,
  * the sandbox's runtime or detection).  As run_command; code that does not
  * parse returns CSDK_E_SYNTAX (with the interpreter's message written to
  * stderr and CSDK_RESULT_SYNTAX set), while a run-time error is CSDK_OK
- * with a non-zero exit code.
+ * with a non-zero exit code.  `code` is counted bytes, not NUL-terminated.
+ * With CSDK_RUN_BACKGROUND, start it and report CSDK_F_PID, as
+ * run_command.
  */
 typedef csdk_status_t csdk_run_code_fn(void *state, csdk_call_t *call,
                                        const char *id, const char *code,
@@ -492,6 +505,10 @@ typedef struct csdk_provider_def {
  * that belongs in init.
  */
 typedef const csdk_provider_def_t *csdk_provider_entry_fn(uint32_t host_abi);
+
+/* Declared here so a plugin's definition has a prototype; the host never
+ * links against it (it looks the symbol up with dlsym). */
+CSDK_EXPORT const csdk_provider_def_t *csdk_provider_entry(uint32_t host_abi);
 
 #ifdef __cplusplus
 }
