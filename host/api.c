@@ -553,10 +553,13 @@ static uint64_t run_deadline(csdk_t *h, const char *id,
 {
     struct csdk_instance *in;
     const char *native;
-    if (copts && copts->deadline_ms)
+    if (copts && CSDK_HAS_FIELD(csdk_call_opts_t, copts, deadline_ms) &&
+        copts->deadline_ms)
         return copts->deadline_ms;
-    if (!ro || !ro->timeout_ms ||
-        registry_resolve_id(h, id, &in, &native, NULL) != CSDK_OK)
+    if (!ro || !CSDK_HAS_FIELD(csdk_run_opts_t, ro, timeout_ms) ||
+        !ro->timeout_ms ||
+        registry_resolve_id(h, id, &in, &native, NULL) != CSDK_OK ||
+        in->timeout_ms == 0)
         return UINT64_MAX; /* none */
     return ro->timeout_ms + in->timeout_ms;
 }

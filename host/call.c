@@ -34,8 +34,10 @@ static int32_t up_write(csdk_call_t *call, int32_t stream, const void *data,
 {
     if (!call || stream < 0 || stream > 2 || (len && !data))
         return 1;
-    if (call->cancelled)
+    if (call->cancelled || (call->cancel_flag && *call->cancel_flag)) {
+        call->cancelled = 1;
         return 1;
+    }
     if (call->on_output) {
         call->forwarded = 1;
         if (len && call->on_output(call->output_ud, stream, data, len) != 0)
@@ -159,6 +161,8 @@ static int32_t up_cancelled(csdk_call_t *call)
 {
     if (!call)
         return 0;
+    if (call->cancel_flag && *call->cancel_flag)
+        call->cancelled = 1;
     return call->cancelled ||
            (call->deadline_ns && clock_mono_ns() >= call->deadline_ns);
 }
@@ -210,6 +214,8 @@ void call_begin(csdk_call_t *call, struct csdk_instance *inst,
         call->on_output = copts->on_output;
         call->output_ud = copts->output_ud;
     }
+    if (copts && CSDK_HAS_FIELD(csdk_call_opts_t, copts, cancel))
+        call->cancel_flag = copts->cancel;
 }
 
 static void records_free(csdk_call_t *call)

@@ -29,6 +29,7 @@ struct csdk_call {
     int32_t forwarded;        /* output went to the caller: no retry */
     csdk_output_fn *on_output;
     void *output_ud;
+    const volatile int32_t *cancel_flag; /* the caller's, or NULL */
     strbuf_t out[3];          /* by CSDK_STREAM_*, when buffering */
     call_record_t *recs;      /* records; NULL until a field is set */
     size_t n_recs, cap_recs;

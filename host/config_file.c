@@ -22,8 +22,6 @@ typedef struct parse_ctx {
     size_t pos;
     int line;          /* the line inih is currently handling */
     const char *line_start;
-    int pending_section; /* a [section] line was read since the last key */
-    int section_line;    /* the line of that [section] header */
     csdk_status_t status;
     int error_line;    /* the line of the error in err */
     csdk_error_t *err;
@@ -61,6 +59,8 @@ static csdk_status_t parse_fail(parse_ctx_t *pc, csdk_status_t code,
     return code;
 }
 
+static config_section_t *section_add(parse_ctx_t *pc, const char *full);
+
 /*
  * inih's reader callback: hand out one line at a time so that the handler
  * knows the line number (Debian's inih is built without
@@ -92,8 +92,28 @@ static char *reader(char *buf, int size, void *stream)
     pc->pos += len;
     p += strspn(p, " \t");
     if (*p == '[') {
-        pc->pending_section = 1;
-        pc->section_line = pc->line;
+        /* inih would report an unclosed header only at the end and file
+         * the keys after it under the previous section; say it here. */
+        const char *close = memchr(p, ']', len - (size_t)(p - pc->line_start));
+        if (!close) {
+            parse_fail(pc, CSDK_E_CONFIG,
+                       "section header without a closing ']'; write "
+                       "[host] or [provider.NAME]");
+            return NULL;
+        }
+        /* Sections are registered here, not in the handler: Debian's
+         * inih calls the handler only for keys, so an empty or repeated
+         * section would otherwise go unseen. */
+        {
+            char name[256];
+            size_t n = (size_t)(close - p) - 1;
+            if (n >= sizeof name)
+                n = sizeof name - 1;
+            memcpy(name, p + 1, n);
+            name[n] = '\0';
+            if (!section_add(pc, name))
+                return NULL;
+        }
     }
     return buf;
 }
@@ -127,13 +147,10 @@ static config_section_t *section_add(parse_ctx_t *pc, const char *full)
     for (size_t i = 0; i < cfg->n_sections; i++) {
         if (cfg->sections[i].is_provider == is_provider &&
             strcmp(cfg->sections[i].name, name) == 0) {
-            int at = pc->line;
-            pc->line = pc->section_line; /* point at the repeated header */
             parse_fail(pc, CSDK_E_CONFIG,
                        "duplicate section [%s] (first on line %d); merge "
                        "the two sections",
                        full, cfg->sections[i].line);
-            pc->line = at;
             return NULL;
         }
     }
@@ -151,7 +168,7 @@ static config_section_t *section_add(parse_ctx_t *pc, const char *full)
         return NULL;
     }
     sec->is_provider = is_provider;
-    sec->line = pc->section_line;
+    sec->line = pc->line;
     cfg->n_sections++;
     return sec;
 }
@@ -166,23 +183,15 @@ static int handler(void *user, const char *section, const char *name,
 
     if (pc->status != CSDK_OK)
         return 0;
-    /* A key belongs to the last section unless a [section] line came
-     * since; a repeated header is then caught as a duplicate. */
-    if (cfg->n_sections > 0 && !pc->pending_section)
-        sec = &cfg->sections[cfg->n_sections - 1];
-    pc->pending_section = 0;
-    if (!sec) {
-        if (!*section) {
-            parse_fail(pc, CSDK_E_CONFIG,
-                       "key '%s' is outside any section; put it under "
-                       "[host] or [provider.NAME]",
-                       name ? name : "");
-            return 0;
-        }
-        sec = section_add(pc, section);
-        if (!sec)
-            return 0;
+    /* A key belongs to the section whose header the reader saw last. */
+    if (cfg->n_sections == 0) {
+        parse_fail(pc, CSDK_E_CONFIG,
+                   "key '%s' is outside any section; put it under "
+                   "[host] or [provider.NAME]",
+                   name ? name : "");
+        return 0;
     }
+    sec = &cfg->sections[cfg->n_sections - 1];
     if (!name)
         return 1;
     for (size_t i = 0; i < sec->n_entries; i++) {

@@ -68,7 +68,9 @@ csdk_status_t dispatch_call(struct csdk_instance *in, uint32_t m,
         rc = invoke(in, call, args);
         if (!in->thread_safe)
             pthread_mutex_unlock(&in->lock);
-        if (call->oom && rc == CSDK_OK)
+        /* Running out of memory for the output makes write() ask the
+         * plugin to stop, so it may say CANCELLED: the cause is NOMEM. */
+        if (call->oom)
             rc = call_host_table.error(call, CSDK_E_NOMEM,
                                        "out of memory storing the result");
         if (rc == CSDK_OK || attempt >= in->retries ||
@@ -79,6 +81,8 @@ csdk_status_t dispatch_call(struct csdk_instance *in, uint32_t m,
             uint64_t delay = backoff_delay_ms(attempt, call->retry_after_ms,
                                               clock_random_u32());
             uint64_t now = clock_mono_ns();
+            if (delay > DISPATCH_MAX_WAIT_MS)
+                break; /* the caller decides about waits that long */
             if (call->deadline_ns &&
                 now + delay * 1000000u >= call->deadline_ns)
                 break; /* no time left for another try: report this one */

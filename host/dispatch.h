@@ -12,6 +12,10 @@
 typedef csdk_status_t dispatch_invoke_fn(struct csdk_instance *in,
                                          csdk_call_t *call, const void *args);
 
+/* A retry-after longer than this is not waited for: the call fails with
+ * the status and its retry-after, and the caller decides. */
+#define DISPATCH_MAX_WAIT_MS 60000u
+
 /* Non-zero if method m is safe to repeat (the retry policy's test). */
 int dispatch_idempotent(uint32_t m);
 

@@ -48,13 +48,18 @@ csdk_status_t loader_check_perms(const char *path, csdk_error_t *err)
         return error_set(err, CSDK_E_NOMEM, "out of memory");
     dir = dirname(copy);
     if (stat(dir, &st) != 0) {
-        rc = error_set(err, CSDK_E_CONFIG, "%s: cannot stat its directory: %s",
-                       path, strerror(errno));
-    } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        rc = error_set(err, CSDK_E_CONFIG,
+                       "%s: cannot load plugin: directory %s: %s; check "
+                       "plugin_dir in [host] or plugin= in the section",
+                       path, dir, strerror(errno));
+    } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+               !(st.st_mode & S_ISVTX)) {
+        /* A sticky directory (/tmp) lets nobody replace another's file;
+         * the owner check below covers it. */
         rc = error_set(err, CSDK_E_PERMISSION,
                        "%s: refused: directory %s is writable by %s (mode "
                        "%04o), so anyone there could replace the plugin; fix: "
-                       "chmod go-w %s",
+                       "chmod go-w %s, or move the plugin",
                        path, dir, (st.st_mode & S_IWOTH) ? "everyone" : "its group",
                        (unsigned)(st.st_mode & 07777), dir);
     } else if (stat(path, &st) != 0) {
@@ -71,6 +76,11 @@ csdk_status_t loader_check_perms(const char *path, csdk_error_t *err)
                        "fix: chmod go-w %s",
                        path, (st.st_mode & S_IWOTH) ? "everyone" : "its group",
                        (unsigned)(st.st_mode & 07777), path);
+    } else if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        rc = error_set(err, CSDK_E_PERMISSION,
+                       "%s: refused: owned by uid %u, neither root nor you; "
+                       "install the plugin yourself or as root",
+                       path, (unsigned)st.st_uid);
     }
     free(copy);
     return rc;

@@ -272,8 +272,15 @@ csdk_status_t registry_build(struct csdk *h, config_t *cfg,
             rc = bad_value(cfg, e, label, "use true or false", err);
             break;
         }
-        if (!enabled)
+        if (!enabled) {
+            /* Still check what the host would read, so a typo does not
+             * wait until the day the section is enabled. */
+            call_policy_t unused = pol;
+            char label[80];
+            snprintf(label, sizeof label, "provider.%s", sec->name);
+            rc = policy_read(cfg, sec, label, &unused, err);
             continue;
+        }
         rc = instance_build(h, sec, plugin_dir, &pol, &h->inst[h->n_inst],
                             err);
         h->n_inst++;
@@ -292,8 +299,12 @@ csdk_status_t registry_build(struct csdk *h, config_t *cfg,
                              "[provider.%s] section; add one or change it",
                              cfg->origin, e->line, e->value, e->value);
         h->default_provider = strdup(e->value);
-    } else if (h->n_inst > 0) {
-        h->default_provider = strdup(h->inst[0].name);
+    } else {
+        /* The first instance that loaded, so a broken first section does
+         * not take the default down with it. */
+        for (size_t i = 0; i < h->n_inst && !h->default_provider; i++)
+            if (h->inst[i].loaded)
+                h->default_provider = strdup(h->inst[i].name);
     }
     return CSDK_OK;
 }
@@ -326,20 +337,11 @@ void registry_teardown(struct csdk *h)
     h->cfg = NULL;
 }
 
-csdk_status_t registry_lookup(struct csdk *h, const char *name,
+/* Find the instance named by the first `len` bytes of `name`. */
+static csdk_status_t lookup_n(struct csdk *h, const char *name, size_t len,
                               struct csdk_instance **out, csdk_error_t *err)
 {
-    size_t len;
     *out = NULL;
-    if (!name) {
-        name = h->default_provider;
-        if (!name)
-            return error_set(err, CSDK_E_CONFIG,
-                             "%s configures no provider; add a "
-                             "[provider.NAME] section",
-                             h->cfg->origin);
-    }
-    len = strcspn(name, ":");
     for (size_t i = 0; i < h->n_inst; i++) {
         struct csdk_instance *in = &h->inst[i];
         if (strlen(in->name) != len || strncmp(in->name, name, len) != 0)
@@ -356,6 +358,22 @@ csdk_status_t registry_lookup(struct csdk *h, const char *name,
                      (int)(len > 64 ? 64 : len), name, h->cfg->origin);
 }
 
+csdk_status_t registry_lookup(struct csdk *h, const char *name,
+                              struct csdk_instance **out, csdk_error_t *err)
+{
+    *out = NULL;
+    if (!name) {
+        name = h->default_provider;
+        if (!name)
+            return error_set(err, CSDK_E_CONFIG,
+                             "%s configures no provider that loaded; add a "
+                             "[provider.NAME] section or fix the ones "
+                             "listed by 'csdk providers'",
+                             h->cfg->origin);
+    }
+    return lookup_n(h, name, strlen(name), out, err);
+}
+
 csdk_status_t registry_resolve_id(struct csdk *h, const char *id,
                                   struct csdk_instance **out,
                                   const char **native, csdk_error_t *err)
@@ -368,5 +386,5 @@ csdk_status_t registry_resolve_id(struct csdk *h, const char *id,
                          "printed (PROVIDER:ID)",
                          id ? id : "(null)");
     *native = colon + 1;
-    return registry_lookup(h, id, out, err);
+    return lookup_n(h, id, (size_t)(colon - id), out, err);
 }

@@ -65,6 +65,19 @@ static void test_empty(void **s)
     config_free(cfg);
 }
 
+/* A section without keys is still an instance (its plugin defaults to
+ * its name). */
+static void test_empty_section(void **s)
+{
+    config_t *cfg;
+    csdk_error_t err;
+    assert_int_equal(parse("[host]\n[provider.example]\n", &cfg, &err), CSDK_OK);
+    assert_int_equal(cfg->n_sections, 2);
+    assert_string_equal(cfg->sections[1].name, "example");
+    assert_int_equal(cfg->sections[1].n_entries, 0);
+    config_free(cfg);
+}
+
 static void test_duplicates(void **s)
 {
     expect_error("[provider.a]\nplugin = x\n[host]\nlog_level=info\n"
@@ -75,6 +88,9 @@ static void test_duplicates(void **s)
                  "t.ini:3:", "duplicate section");
     expect_error("[host]\nlog_level = info\nlog_level = debug\n", "t.ini:3:",
                  "duplicate key 'log_level' (first on line 2)");
+    /* Empty sections count too. */
+    expect_error("[provider.a]\n[provider.a]\n", "t.ini:2:",
+                 "duplicate section [provider.a] (first on line 1)");
     expect_error("[provider.a]\nplugin = x\n  more\n", "t.ini:3:",
                  "multi-line values are not allowed");
 }
@@ -83,9 +99,10 @@ static void test_unknown(void **s)
 {
     expect_error("[host]\nplugin_dri = /x\n", "t.ini:2:",
                  "unknown key 'plugin_dri' in [host]");
-    expect_error("[hots]\nx = 1\n", "t.ini:2:", "unknown section [hots]");
+    expect_error("[hots]\nx = 1\n", "t.ini:1:", "unknown section [hots]");
+    expect_error("[host]\n[hots]\n", "t.ini:2:", "unknown section [hots]");
     expect_error("x = 1\n", "t.ini:1:", "outside any section");
-    expect_error("[provider.a:b]\nplugin = x\n", "t.ini:2:",
+    expect_error("[provider.a:b]\nplugin = x\n", "t.ini:1:",
                  "invalid provider instance name 'a:b'");
 }
 
@@ -93,7 +110,9 @@ static void test_syntax(void **s)
 {
     expect_error("[host]\nlog_level = info\nthis is not ini\n", "t.ini:3:",
                  "not a [section] header or 'key = value' line");
-    expect_error("[host\nlog_level = info\n", "t.ini:1:", "not a [section]");
+    expect_error("[host\nlog_level = info\n", "t.ini:1:", "without a closing ']'");
+    expect_error("[host]\nplugin_dir = /x\n[provider.a\nplugin = b\n", "t.ini:3:",
+                 "without a closing ']'");
 }
 
 static void test_long_line(void **s)
@@ -208,6 +227,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),     cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_empty_section),
         cmocka_unit_test(test_duplicates), cmocka_unit_test(test_unknown),
         cmocka_unit_test(test_syntax),    cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_files),     cmocka_unit_test(test_values),

@@ -165,6 +165,10 @@ typedef struct csdk_call_opts {
                               timeout_ms */
     csdk_output_fn *on_output; /* stream instead of buffering */
     void *output_ud;
+    /* When not NULL and *cancel becomes non-zero (from a signal handler or
+     * another thread), the plugin sees host->cancelled() and stops; the
+     * call returns CSDK_E_CANCELLED. */
+    const volatile int32_t *cancel;
 } csdk_call_opts_t;
 
 /* ------------------------------------------------------------------ */
