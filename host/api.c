@@ -231,13 +231,19 @@ static char *dup_or_null(const char *s, int *oom)
 static char *make_id(const struct csdk_instance *in, const char *native,
                      int *oom)
 {
+    size_t a, b;
     char *p;
     if (!native)
         return NULL;
-    if (asprintf(&p, "%s:%s", in->name, native) < 0) {
+    a = strlen(in->name);
+    b = strlen(native);
+    if (!(p = malloc(a + b + 2))) {
         *oom = 1;
         return NULL;
     }
+    memcpy(p, in->name, a);
+    p[a] = ':';
+    memcpy(p + a + 1, native, b + 1);
     return p;
 }
 
@@ -363,28 +369,34 @@ INVOKER(inv_snapshot_create, in->def.snapshot_create(in->state, call, a->id,
 INVOKER(inv_snapshot_list, in->def.snapshot_list(in->state, call))
 INVOKER(inv_snapshot_delete, in->def.snapshot_delete(in->state, call, a->id))
 
-/* The deadline for a call: the caller's, else the instance's. */
-static uint64_t deadline_of(const struct csdk_instance *in,
-                            const csdk_call_opts_t *copts)
+/*
+ * The deadline of a call, in ms (0 = none): the caller's, else for
+ * run_command/run_code (which may run as long as their own timeout allows)
+ * that timeout plus the instance's timeout_ms for the provider's own work,
+ * or none without a timeout; else the instance's timeout_ms.
+ */
+static uint64_t deadline_for(const struct csdk_instance *in, uint32_t m,
+                             const args_t *a, const csdk_call_opts_t *copts)
 {
+    const csdk_run_opts_t *ro = a->ropts;
     if (copts && CSDK_HAS_FIELD(csdk_call_opts_t, copts, deadline_ms) &&
         copts->deadline_ms)
         return copts->deadline_ms;
+    if (m == CSDK_M_RUN_COMMAND || m == CSDK_M_RUN_CODE) {
+        if (!ro || !CSDK_HAS_FIELD(csdk_run_opts_t, ro, timeout_ms) ||
+            !ro->timeout_ms || !in->timeout_ms)
+            return 0;
+        return ro->timeout_ms + in->timeout_ms;
+    }
     return in->timeout_ms;
-}
-
-static uint32_t flags_of(const csdk_call_opts_t *copts)
-{
-    return copts ? copts->flags : 0;
 }
 
 /* Resolve, dispatch, and leave the results in *call (call_end by the
  * caller, also on failure). */
 static csdk_status_t run(csdk_t *h, const char *id_or_provider, int by_id,
                          uint32_t m, dispatch_invoke_fn *inv, args_t *a,
-                         const csdk_call_opts_t *copts, uint64_t deadline,
-                         csdk_call_t *call, struct csdk_instance **inp,
-                         csdk_error_t *err)
+                         const csdk_call_opts_t *copts, csdk_call_t *call,
+                         struct csdk_instance **inp, csdk_error_t *err)
 {
     struct csdk_instance *in;
     csdk_status_t rc;
@@ -399,8 +411,8 @@ static csdk_status_t run(csdk_t *h, const char *id_or_provider, int by_id,
     call->inst = in;
     if (inp)
         *inp = in;
-    return dispatch_call(in, m, deadline ? deadline : deadline_of(in, copts),
-                         flags_of(copts), inv, a, call, err);
+    return dispatch_call(in, m, deadline_for(in, m, a, copts),
+                         copts ? copts->flags : 0, inv, a, call, err);
 }
 
 static csdk_status_t sandbox_call(csdk_t *h, const char *key, int by_id,
@@ -414,7 +426,7 @@ static csdk_status_t sandbox_call(csdk_t *h, const char *key, int by_id,
 
     if (out)
         memset(out, 0, sizeof *out);
-    rc = run(h, key, by_id, m, inv, a, copts, 0, &call, &in, err);
+    rc = run(h, key, by_id, m, inv, a, copts, &call, &in, err);
     if (rc == CSDK_OK && out)
         rc = sandbox_from(in, call_record(&call, 0), by_id ? a->id : NULL,
                           out, err);
@@ -473,7 +485,7 @@ static csdk_status_t list_one(csdk_t *h, const char *provider,
     args_t a = {0};
     csdk_status_t rc;
 
-    rc = run(h, provider, 0, CSDK_M_LIST, inv_list, &a, copts, 0, &call, &in,
+    rc = run(h, provider, 0, CSDK_M_LIST, inv_list, &a, copts, &call, &in,
              err);
     if (rc == CSDK_OK && call.n_recs) {
         csdk_sandbox_t *grown = realloc(*out, (*n + call.n_recs) * sizeof **out);
@@ -482,7 +494,8 @@ static csdk_status_t list_one(csdk_t *h, const char *provider,
         } else {
             *out = grown;
             for (size_t i = 0; i < call.n_recs && rc == CSDK_OK; i++) {
-                rc = sandbox_from(in, &call.recs[i], NULL, &grown[*n], err);
+                rc = sandbox_from(in, call_record(&call, i), NULL, &grown[*n],
+                                 err);
                 if (rc == CSDK_OK)
                     (*n)++;
             }
@@ -544,26 +557,6 @@ static void result_from(csdk_call_t *call, csdk_result_t *res)
     }
 }
 
-/* run_command/run_code have no default deadline of their own: a command
- * may run as long as its timeout allows.  With a timeout, the call gets
- * that plus the instance's timeout_ms for the provider's own work. */
-static uint64_t run_deadline(csdk_t *h, const char *id,
-                             const csdk_run_opts_t *ro,
-                             const csdk_call_opts_t *copts)
-{
-    struct csdk_instance *in;
-    const char *native;
-    if (copts && CSDK_HAS_FIELD(csdk_call_opts_t, copts, deadline_ms) &&
-        copts->deadline_ms)
-        return copts->deadline_ms;
-    if (!ro || !CSDK_HAS_FIELD(csdk_run_opts_t, ro, timeout_ms) ||
-        !ro->timeout_ms ||
-        registry_resolve_id(h, id, &in, &native, NULL) != CSDK_OK ||
-        in->timeout_ms == 0)
-        return UINT64_MAX; /* none */
-    return ro->timeout_ms + in->timeout_ms;
-}
-
 static csdk_status_t run_call(csdk_t *h, const char *id, uint32_t m,
                               dispatch_invoke_fn *inv, args_t *a,
                               const csdk_call_opts_t *copts,
@@ -571,11 +564,10 @@ static csdk_status_t run_call(csdk_t *h, const char *id, uint32_t m,
 {
     csdk_call_t call;
     csdk_status_t rc;
-    uint64_t dl = run_deadline(h, id, a->ropts, copts);
 
     if (res)
         memset(res, 0, sizeof *res);
-    rc = run(h, id, 1, m, inv, a, copts, dl == UINT64_MAX ? 0 : dl, &call,
+    rc = run(h, id, 1, m, inv, a, copts, &call,
              NULL, err);
     /* A command that ran has a result even when the call failed (SYNTAX
      * keeps the interpreter's message). */
@@ -633,7 +625,7 @@ CSDK_EXPORT csdk_status_t csdk_url(csdk_t *h, const char *id, uint32_t port,
     if (port == 0 || port > 65535)
         return error_set(err, CSDK_E_INVALID_ARGUMENT,
                          "url: port %u is not in 1-65535", port);
-    rc = run(h, id, 1, CSDK_M_URL, inv_url, &a, copts, 0, &call, NULL, err);
+    rc = run(h, id, 1, CSDK_M_URL, inv_url, &a, copts, &call, NULL, err);
     if (rc == CSDK_OK) {
         s = record_str(call_record(&call, 0), CSDK_F_URL);
         if (!s)
@@ -674,7 +666,7 @@ CSDK_EXPORT csdk_status_t csdk_read_file(csdk_t *h, const char *id,
         *len = 0;
     if ((rc = check_path(path, err)) != CSDK_OK)
         return rc;
-    rc = run(h, id, 1, CSDK_M_READ_FILE, inv_read_file, &a, copts, 0, &call,
+    rc = run(h, id, 1, CSDK_M_READ_FILE, inv_read_file, &a, copts, &call,
              NULL, err);
     if (rc == CSDK_OK && !call.on_output && data) {
         size_t n;
@@ -738,7 +730,7 @@ CSDK_EXPORT csdk_status_t csdk_exists(csdk_t *h, const char *id,
         *exists = 0;
     if ((rc = check_path(path, err)) != CSDK_OK)
         return rc;
-    rc = run(h, id, 1, CSDK_M_EXISTS, inv_exists, &a, copts, 0, &call, NULL,
+    rc = run(h, id, 1, CSDK_M_EXISTS, inv_exists, &a, copts, &call, NULL,
              err);
     if (rc == CSDK_OK && exists)
         *exists = record_int(call_record(&call, 0), CSDK_F_EXISTS) != 0;
@@ -769,14 +761,14 @@ CSDK_EXPORT csdk_status_t csdk_readdir(csdk_t *h, const char *id,
     *n = 0;
     if ((rc = check_path(path, err)) != CSDK_OK)
         return rc;
-    rc = run(h, id, 1, CSDK_M_READDIR, inv_readdir, &a, copts, 0, &call, NULL,
+    rc = run(h, id, 1, CSDK_M_READDIR, inv_readdir, &a, copts, &call, NULL,
              err);
     if (rc == CSDK_OK && call.n_recs) {
         *ents = calloc(call.n_recs, sizeof **ents);
         if (!*ents)
             rc = error_set(err, CSDK_E_NOMEM, "out of memory");
         for (size_t i = 0; *ents && i < call.n_recs; i++) {
-            const call_record_t *r = &call.recs[i];
+            const call_record_t *r = call_record(&call, i);
             const char *name = record_str(r, CSDK_F_NAME);
             csdk_dirent_t *d = &(*ents)[*n];
             if (!name)
@@ -897,9 +889,9 @@ CSDK_EXPORT csdk_status_t csdk_saved_create(csdk_t *h, int32_t kind,
                          kind);
     rc = kind == CSDK_SAVED_TEMPLATE
              ? run(h, sandbox_id, 1, CSDK_M_TEMPLATE_CREATE,
-                   inv_template_create, &a, copts, 0, &call, NULL, err)
+                   inv_template_create, &a, copts, &call, NULL, err)
              : run(h, sandbox_id, 1, CSDK_M_SNAPSHOT_CREATE,
-                   inv_snapshot_create, &a, copts, 0, &call, NULL, err);
+                   inv_snapshot_create, &a, copts, &call, NULL, err);
     if (rc == CSDK_OK) {
         const char *native = record_str(call_record(&call, 0), CSDK_F_ID);
         if (!native)
@@ -933,15 +925,15 @@ CSDK_EXPORT csdk_status_t csdk_saved_list(csdk_t *h, int32_t kind,
                          kind);
     rc = kind == CSDK_SAVED_TEMPLATE
              ? run(h, provider, 0, CSDK_M_TEMPLATE_LIST, inv_template_list, &a,
-                   copts, 0, &call, NULL, err)
+                   copts, &call, NULL, err)
              : run(h, provider, 0, CSDK_M_SNAPSHOT_LIST, inv_snapshot_list, &a,
-                   copts, 0, &call, NULL, err);
+                   copts, &call, NULL, err);
     if (rc == CSDK_OK && call.n_recs) {
         *out = calloc(call.n_recs, sizeof **out);
         if (!*out)
             oom = 1;
         for (size_t i = 0; *out && i < call.n_recs && !oom; i++) {
-            const call_record_t *r = &call.recs[i];
+            const call_record_t *r = call_record(&call, i);
             const char *native = record_str(r, CSDK_F_ID);
             if (!native)
                 continue;

@@ -51,35 +51,43 @@ static int32_t up_write(csdk_call_t *call, int32_t stream, const void *data,
     return 0;
 }
 
+static void record_init(call_record_t *r)
+{
+    r->int_set = r->str_set = 0;
+    r->meta = NULL;
+    r->n_meta = 0;
+}
+
+static call_record_t *record_at(csdk_call_t *call, size_t i)
+{
+    return i == 0 ? &call->rec0 : &call->more[i - 1];
+}
+
 static call_record_t *current_record(csdk_call_t *call)
 {
     if (call->n_recs == 0) {
-        call_record_t *r = calloc(4, sizeof *r);
-        if (!r)
-            return NULL;
-        call->recs = r;
-        call->cap_recs = 4;
+        record_init(&call->rec0);
         call->n_recs = 1;
     }
-    return &call->recs[call->n_recs - 1];
+    return record_at(call, call->n_recs - 1);
 }
 
 static int32_t up_next_record(csdk_call_t *call)
 {
     if (!call)
         return 1;
-    if (call->n_recs == call->cap_recs) {
-        size_t cap = call->cap_recs ? call->cap_recs * 2 : 4;
-        call_record_t *r = realloc(call->recs, cap * sizeof *r);
+    if (call->n_recs >= 1 && call->n_recs - 1 == call->cap_more) {
+        size_t cap = call->cap_more ? call->cap_more * 2 : 8;
+        call_record_t *r = realloc(call->more, cap * sizeof *r);
         if (!r) {
             call->oom = 1;
             return 1;
         }
-        call->recs = r;
-        call->cap_recs = cap;
+        call->more = r;
+        call->cap_more = cap;
     }
-    memset(&call->recs[call->n_recs], 0, sizeof *call->recs);
     call->n_recs++;
+    record_init(record_at(call, call->n_recs - 1));
     return 0;
 }
 
@@ -90,10 +98,7 @@ static int32_t up_set_int(csdk_call_t *call, uint32_t field, int64_t value)
         return 1;
     if (field == 0 || field >= CALL_FIELD_MAX)
         return 0; /* a newer field this host does not know: ignore */
-    if (!(r = current_record(call))) {
-        call->oom = 1;
-        return 1;
-    }
+    r = current_record(call);
     r->ints[field] = value;
     r->int_set |= 1u << field;
     return 0;
@@ -108,13 +113,15 @@ static int32_t up_set_str(csdk_call_t *call, uint32_t field,
         return 1;
     if (field == 0 || field >= CALL_FIELD_MAX)
         return 0;
-    if (!(r = current_record(call)) ||
-        !(copy = strdup(value ? value : ""))) {
+    if (!(copy = strdup(value ? value : ""))) {
         call->oom = 1;
         return 1;
     }
-    free(r->strs[field]);
+    r = current_record(call);
+    if (r->str_set & (1u << field))
+        free(r->strs[field]);
     r->strs[field] = copy;
+    r->str_set |= 1u << field;
     return 0;
 }
 
@@ -125,8 +132,7 @@ static int32_t up_set_meta(csdk_call_t *call, const char *key,
     csdk_meta_t *m;
     if (!call || !key)
         return 1;
-    if (!(r = current_record(call)))
-        goto oom;
+    r = current_record(call);
     m = realloc(r->meta, (r->n_meta + 1) * sizeof *m);
     if (!m)
         goto oom;
@@ -205,8 +211,11 @@ const csdk_host_t call_host_table = {
 void call_begin(csdk_call_t *call, struct csdk_instance *inst,
                 uint32_t method, const csdk_call_opts_t *copts)
 {
-    /* Only the header is cleared: msg is written before it is read. */
-    memset(call, 0, offsetof(csdk_call_t, msg));
+    /* Only the header is cleared: records are initialised when first
+     * used, and msg is written before it is read. */
+    memset(call, 0, offsetof(csdk_call_t, rec0));
+    call->more = NULL;
+    call->cap_more = 0;
     call->msg[0] = '\0';
     call->inst = inst;
     call->method = method;
@@ -218,21 +227,26 @@ void call_begin(csdk_call_t *call, struct csdk_instance *inst,
         call->cancel_flag = copts->cancel;
 }
 
+static void record_free(call_record_t *r)
+{
+    for (uint32_t set = r->str_set, f = 0; set; set >>= 1, f++)
+        if (set & 1u)
+            free(r->strs[f]);
+    for (size_t m = 0; m < r->n_meta; m++) {
+        free(r->meta[m].key);
+        free(r->meta[m].value);
+    }
+    free(r->meta);
+    record_init(r);
+}
+
 static void records_free(csdk_call_t *call)
 {
-    for (size_t i = 0; i < call->n_recs; i++) {
-        call_record_t *r = &call->recs[i];
-        for (size_t f = 0; f < CALL_FIELD_MAX; f++)
-            free(r->strs[f]);
-        for (size_t m = 0; m < r->n_meta; m++) {
-            free(r->meta[m].key);
-            free(r->meta[m].value);
-        }
-        free(r->meta);
-    }
-    free(call->recs);
-    call->recs = NULL;
-    call->n_recs = call->cap_recs = 0;
+    for (size_t i = 0; i < call->n_recs; i++)
+        record_free(record_at(call, i));
+    free(call->more);
+    call->more = NULL;
+    call->n_recs = call->cap_more = 0;
 }
 
 void call_reset(csdk_call_t *call)
@@ -250,12 +264,15 @@ void call_end(csdk_call_t *call) { call_reset(call); }
 
 const call_record_t *call_record(const csdk_call_t *call, size_t i)
 {
-    return i < call->n_recs ? &call->recs[i] : NULL;
+    if (i >= call->n_recs)
+        return NULL;
+    return i == 0 ? &call->rec0 : &call->more[i - 1];
 }
 
 const char *record_str(const call_record_t *r, uint32_t f)
 {
-    return r && f < CALL_FIELD_MAX ? r->strs[f] : NULL;
+    return r && f < CALL_FIELD_MAX && (r->str_set & (1u << f)) ? r->strs[f]
+                                                               : NULL;
 }
 
 int record_has_int(const call_record_t *r, uint32_t f)

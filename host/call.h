@@ -9,9 +9,12 @@
 
 #define CALL_FIELD_MAX 19 /* one past the highest CSDK_F_* this host knows */
 
-/* One result record: the fields a plugin set with set_int/set_str. */
+/* One result record: the fields a plugin set with set_int/set_str.  Only
+ * the fields whose bit is set hold values (the arrays are not cleared, so
+ * a record costs nothing until used). */
 typedef struct call_record {
     uint32_t int_set; /* bit f: ints[f] was set */
+    uint32_t str_set; /* bit f: strs[f] holds a malloc'd string */
     int64_t ints[CALL_FIELD_MAX];
     char *strs[CALL_FIELD_MAX];
     csdk_meta_t *meta;
@@ -31,8 +34,11 @@ struct csdk_call {
     void *output_ud;
     const volatile int32_t *cancel_flag; /* the caller's, or NULL */
     strbuf_t out[3];          /* by CSDK_STREAM_*, when buffering */
-    call_record_t *recs;      /* records; NULL until a field is set */
-    size_t n_recs, cap_recs;
+    size_t n_recs;            /* records in use: rec0, then more[] */
+    call_record_t rec0;       /* the first record lives here: single
+                                 results need no allocation */
+    call_record_t *more;      /* records 1..n_recs-1 */
+    size_t cap_more;
     char msg[CSDK_ERROR_MAX];
 };
 
@@ -47,7 +53,8 @@ void call_begin(csdk_call_t *call, struct csdk_instance *inst,
 void call_reset(csdk_call_t *call);
 void call_end(csdk_call_t *call);
 
-/* The first record, or NULL when the plugin set no field. */
+/* Record i, or NULL past the last (record 0 is NULL when the plugin set
+ * no field). */
 const call_record_t *call_record(const csdk_call_t *call, size_t i);
 /* Field accessors on a record (NULL-safe). */
 const char *record_str(const call_record_t *r, uint32_t f);

@@ -194,6 +194,11 @@ static int handler(void *user, const char *section, const char *name,
     sec = &cfg->sections[cfg->n_sections - 1];
     if (!name)
         return 1;
+    if (!*name) {
+        parse_fail(pc, CSDK_E_CONFIG,
+                   "a key name is missing before '='; write 'key = value'");
+        return 0;
+    }
     for (size_t i = 0; i < sec->n_entries; i++) {
         if (strcmp(sec->entries[i].key, name) == 0) {
             if (pc->line_start &&

@@ -58,7 +58,10 @@ csdk_status_t dispatch_call(struct csdk_instance *in, uint32_t m,
     int limited = 0;
     csdk_status_t rc;
 
-    call->deadline_ns = deadline_ms ? t0 + deadline_ms * 1000000u : 0;
+    /* Deadlines beyond ~290 years are no deadline (and cannot wrap). */
+    call->deadline_ns = deadline_ms && deadline_ms < UINT64_MAX / 4000000u
+                            ? t0 + deadline_ms * 1000000u
+                            : 0;
     for (;;) {
         if (in->rl.rate > 0 &&
             (rc = rate_wait(in, call, flags, &limited)) != CSDK_OK)
@@ -73,6 +76,13 @@ csdk_status_t dispatch_call(struct csdk_instance *in, uint32_t m,
         if (call->oom)
             rc = call_host_table.error(call, CSDK_E_NOMEM,
                                        "out of memory storing the result");
+        /* A plugin that stopped because the deadline passed (not because
+         * the caller cancelled) timed out, whatever it answered. */
+        if (rc == CSDK_E_CANCELLED && !call->cancelled && call->deadline_ns &&
+            clock_mono_ns() >= call->deadline_ns)
+            rc = call_host_table.error(call, CSDK_E_TIMEOUT,
+                                       "the call's deadline of %llu ms passed",
+                                       (unsigned long long)deadline_ms);
         if (rc == CSDK_OK || attempt >= in->retries ||
             !status_is_transient(rc) || !dispatch_idempotent(m) ||
             call->forwarded)

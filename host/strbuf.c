@@ -23,7 +23,9 @@ int strbuf_append(strbuf_t *b, const void *data, size_t len)
 
 char *strbuf_take(strbuf_t *b, size_t *len)
 {
-    char *p = b->data ? b->data : calloc(1, 1);
+    char *p = b->data ? b->data : malloc(1);
+    if (p && !b->data)
+        *p = '\0';
     if (len)
         *len = b->data ? b->len : 0;
     b->data = NULL;

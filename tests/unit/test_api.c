@@ -225,6 +225,35 @@ static void test_streaming(void **s)
     csdk_close(h);
 }
 
+/* Commands have no deadline unless they have a timeout; a call deadline
+ * that passes is TIMEOUT, not CANCELLED. */
+static void test_deadlines(void **s)
+{
+    csdk_t *h = open_ini(NULL, CSDK_LOG_ERROR,
+                         "[host]\nplugin_dir = %s\n[provider.ex]\nplugin = example\n"
+                         "timeout_ms = 100\n",
+                         example_dir());
+    const char *argv[] = {"sleep", "0.3", NULL};
+    csdk_run_opts_t ro = {.struct_size = sizeof ro, .argv = argv};
+    csdk_call_opts_t co = {.struct_size = sizeof co, .deadline_ms = 50};
+    csdk_sandbox_t sb;
+    csdk_result_t res;
+    csdk_error_t err;
+
+    assert_int_equal(csdk_create(h, NULL, NULL, NULL, &sb, &err), CSDK_OK);
+    /* Longer than the instance's timeout_ms, but a command may run. */
+    assert_int_equal(csdk_run_command(h, sb.id, &ro, NULL, &res, &err), CSDK_OK);
+    assert_int_equal(res.exit_code, 0);
+    csdk_result_clear(&res);
+    /* The caller's own deadline does bind. */
+    assert_int_equal(csdk_run_command(h, sb.id, &ro, &co, &res, &err),
+                     CSDK_E_TIMEOUT);
+    assert_contains(err.message, "deadline of 50 ms passed");
+    csdk_result_clear(&res);
+    csdk_sandbox_clear(&sb);
+    csdk_close(h);
+}
+
 static void test_secrets_not_logged(void **s)
 {
     log_capture_t cap = {0};
@@ -294,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_example_roundtrip),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_streaming),
+        cmocka_unit_test(test_deadlines),
         cmocka_unit_test(test_secrets_not_logged),
         cmocka_unit_test(test_threads),
     };

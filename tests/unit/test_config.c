@@ -108,6 +108,7 @@ static void test_unknown(void **s)
 
 static void test_syntax(void **s)
 {
+    expect_error("[provider.a]\nk = 1\n= v\n", "t.ini:3:", "key name is missing");
     expect_error("[host]\nlog_level = info\nthis is not ini\n", "t.ini:3:",
                  "not a [section] header or 'key = value' line");
     expect_error("[host\nlog_level = info\n", "t.ini:1:", "without a closing ']'");
