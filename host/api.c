@@ -340,7 +340,41 @@ typedef struct args {
         return expr;                                                       \
     }
 
-INVOKER(inv_create, in->def.create(in->state, call, a->copts))
+/* Ids the API hands out carry their instance ("local:tpl-1"); a plugin
+ * knows only its native ids, so a template id of this instance loses its
+ * prefix.  Anything else passes unchanged (a native id may hold ':'). */
+static const csdk_create_opts_t *native_template(const struct csdk_instance *in,
+                                                 const csdk_create_opts_t *o,
+                                                 csdk_create_opts_t *copy)
+{
+    size_t n = strlen(in->name);
+    if (!CSDK_HAS_FIELD(csdk_create_opts_t, o, template_id) ||
+        !o->template_id || strncmp(o->template_id, in->name, n) != 0 ||
+        o->template_id[n] != ':')
+        return o;
+    memset(copy, 0, sizeof *copy);
+    memcpy(copy, o, o->struct_size < sizeof *copy ? o->struct_size
+                                                  : sizeof *copy);
+    copy->template_id = o->template_id + n + 1;
+    return copy;
+}
+
+static csdk_status_t inv_create(struct csdk_instance *in, csdk_call_t *call,
+                                const void *argp)
+{
+    const args_t *a = argp;
+    csdk_create_opts_t copy;
+    return in->def.create(in->state, call, native_template(in, a->copts, &copy));
+}
+
+static csdk_status_t inv_find_or_create(struct csdk_instance *in,
+                                        csdk_call_t *call, const void *argp)
+{
+    const args_t *a = argp;
+    csdk_create_opts_t copy;
+    return in->def.find_or_create(in->state, call, a->path, a->name,
+                                  native_template(in, a->copts, &copy));
+}
 INVOKER(inv_get, in->def.get(in->state, call, a->id))
 INVOKER(inv_info, in->def.info(in->state, call, a->id))
 INVOKER(inv_list, in->def.list(in->state, call))
@@ -357,8 +391,6 @@ INVOKER(inv_readdir, in->def.readdir(in->state, call, a->id, a->path))
 INVOKER(inv_exists, in->def.exists(in->state, call, a->id, a->path))
 INVOKER(inv_remove, in->def.remove(in->state, call, a->id, a->path))
 INVOKER(inv_find, in->def.find(in->state, call, a->path, a->name))
-INVOKER(inv_find_or_create, in->def.find_or_create(in->state, call, a->path,
-                                                   a->name, a->copts))
 INVOKER(inv_extend, in->def.extend_timeout(in->state, call, a->id, a->u64))
 INVOKER(inv_template_create, in->def.template_create(in->state, call, a->id,
                                                      a->name))
