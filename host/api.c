@@ -35,7 +35,9 @@ CSDK_EXPORT const char *csdk_method_name(uint32_t m)
 /* Used when no configuration file exists anywhere. */
 static const char builtin_config[] =
     "[host]\n"
-    "default_provider = example\n"
+    "default_provider = local\n"
+    "[provider.local]\n"
+    "plugin = local\n"
     "[provider.example]\n"
     "plugin = example\n";
 #define BUILTIN_ORIGIN "(built-in default)"

@@ -68,6 +68,8 @@ else failed=$((failed + 1)); fi
 if command -v clang >/dev/null; then
     step "libFuzzer on the config loader (20 s)" \
         make -s -C "$top/_build/werror" fuzz FUZZ_SECONDS=20
+    step "libFuzzer on the local agent's wire protocol (20 s)" \
+        make -s -C "$top/_build/werror" fuzz-proto FUZZ_SECONDS=20
 fi
 
 step "make distcheck" make -s -C "$top/_build/werror" distcheck \
