@@ -569,12 +569,32 @@ CSDK_EXPORT csdk_status_t csdk_list(csdk_t *h, const char *provider,
 /* Instance                                                            */
 /* ------------------------------------------------------------------ */
 
+/* Empty output is this shared string, not an allocation: most commands
+ * print nothing on stderr, and two mallocs are a fifth of a call. */
+static char empty_output[1];
+
+static char *take_output(strbuf_t *b, size_t *len)
+{
+    if (b->len == 0) {
+        strbuf_free(b);
+        *len = 0;
+        return empty_output;
+    }
+    return strbuf_take(b, len);
+}
+
+static void free_output(char *p)
+{
+    if (p != empty_output)
+        free(p);
+}
+
 CSDK_EXPORT void csdk_result_clear(csdk_result_t *r)
 {
     if (!r)
         return;
-    free(r->out);
-    free(r->err);
+    free_output(r->out);
+    free_output(r->err);
     memset(r, 0, sizeof *r);
 }
 
@@ -586,8 +606,8 @@ static void result_from(csdk_call_t *call, csdk_result_t *res)
     res->pid = record_int(r, CSDK_F_PID);
     res->duration_ms = record_int(r, CSDK_F_DURATION_MS);
     if (!call->on_output) {
-        res->out = strbuf_take(&call->out[CSDK_STREAM_STDOUT], &res->out_len);
-        res->err = strbuf_take(&call->out[CSDK_STREAM_STDERR], &res->err_len);
+        res->out = take_output(&call->out[CSDK_STREAM_STDOUT], &res->out_len);
+        res->err = take_output(&call->out[CSDK_STREAM_STDERR], &res->err_len);
     }
 }
 

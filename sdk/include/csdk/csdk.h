@@ -206,6 +206,8 @@ typedef struct csdk_result {
     char *err;
     size_t err_len;
 } csdk_result_t;
+/* out and err belong to the result: release them only with
+ * csdk_result_clear (never free() them: empty output may be shared). */
 
 CSDK_EXPORT void csdk_result_clear(csdk_result_t *r);
 
