@@ -510,15 +510,16 @@ static csdk_status_t ex_run_begin(ex_state_t *st, csdk_call_t *call,
                                   const char *id, const csdk_run_opts_t *opts,
                                   ex_run_t *r)
 {
-    csdk_status_t rc;
+    csdk_status_t rc = ex_lookup(st, call, id, &r->sb);
 
-    memset(r, 0, sizeof *r);
-    rc = ex_lookup(st, call, id, &r->sb);
     if (rc != CSDK_OK)
         return rc;
     ex_run_opts_read(opts, &r->opts);
     r->st = st;
     r->call = call;
+    r->cwd = NULL;
+    r->exit_code = 0;
+    memset(&r->out, 0, sizeof r->out);
     r->out.host = st->host;
     r->out.call = call;
     r->out.max = r->opts.max_output;
@@ -601,7 +602,7 @@ static csdk_status_t ex_run_code(void *state, csdk_call_t *call,
     if (r.opts.flags & CSDK_RUN_BACKGROUND)
         return ex_run_background(st, call, r.sb, start_ms);
 
-    rc = ex_code_check(&r, lang, code, code_len, &bad_line);
+    rc = ex_code_run(&r, lang, code, code_len, &bad_line);
     if (rc != CSDK_OK)
         return rc;
     if (bad_line != 0) {
@@ -615,9 +616,6 @@ static csdk_status_t ex_run_code(void *state, csdk_call_t *call,
                                lang == EX_LANG_PYTHON ? "python" : "node",
                                bad_line);
     }
-    rc = ex_code_exec(&r, lang, code, code_len);
-    if (rc != CSDK_OK)
-        return rc;
     return ex_report_result(st, call, r.exit_code, start_ms, r.out.flags);
 }
 

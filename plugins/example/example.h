@@ -226,21 +226,15 @@ csdk_status_t ex_shell_run(ex_run_t *r);
 int ex_code_lang(const char *name);
 
 /*
- * run_code's first pass: does every line of `code` (len bytes) parse as
- * EX_LANG_* code?  *bad_line is 0 if so, else the number of the first
- * line that does not, whose message has been written to stderr as the
- * language's interpreter words it.  Returns CSDK_OK, or CSDK_E_CANCELLED.
+ * Run `code` (len bytes) as EX_LANG_* code, writing its output through
+ * r->out.  First every line is checked: if one does not parse, nothing
+ * runs, its message is written to stderr as the language's interpreter
+ * words it, and *bad_line is its number (else 0).  An uncaught exception
+ * ends the run with r->exit_code 1.  Returns CSDK_OK, or the status that
+ * ends the call (CSDK_E_CANCELLED, CSDK_E_NOMEM).
  */
-csdk_status_t ex_code_check(ex_run_t *r, int lang, const char *code,
-                            size_t len, size_t *bad_line);
-
-/*
- * run_code's second pass: run the (checked) code, writing its output
- * through r->out.  An uncaught exception ends it with r->exit_code 1.
- * Returns CSDK_OK, or the status that ends the call.
- */
-csdk_status_t ex_code_exec(ex_run_t *r, int lang, const char *code,
-                           size_t len);
+csdk_status_t ex_code_run(ex_run_t *r, int lang, const char *code,
+                          size_t len, size_t *bad_line);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop

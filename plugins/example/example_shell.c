@@ -697,10 +697,10 @@ static int ex_next_line(const char *code, size_t len, size_t *pos,
     return 1;
 }
 
-/* Like a real interpreter, the whole program is checked before any line
- * runs, so a syntax error on line 3 prints nothing from line 1. */
-csdk_status_t ex_code_check(ex_run_t *r, int lang, const char *code,
-                            size_t len, size_t *bad_line)
+/* The first pass: does every line parse?  *bad_line is 0 if so, else the
+ * first line that does not, whose message has been written to stderr. */
+static csdk_status_t ex_code_check(ex_run_t *r, int lang, const char *code,
+                                   size_t len, size_t *bad_line)
 {
     const char *line;
     size_t pos = 0, line_len, lineno;
@@ -722,10 +722,10 @@ csdk_status_t ex_code_check(ex_run_t *r, int lang, const char *code,
     return CSDK_OK;
 }
 
-/* Each line is print(...) / console.log(...), raise / throw, or anything
- * else, which does nothing. */
-csdk_status_t ex_code_exec(ex_run_t *r, int lang, const char *code,
-                           size_t len)
+/* The second pass: run the lines.  Each is print(...) / console.log(...),
+ * raise / throw, or anything else, which does nothing. */
+static csdk_status_t ex_code_exec(ex_run_t *r, int lang, const char *code,
+                                  size_t len)
 {
     const csdk_host_t *h = r->st->host;
     const char *line;
@@ -751,11 +751,11 @@ csdk_status_t ex_code_exec(ex_run_t *r, int lang, const char *code,
         if (p == end)
             continue; /* blank line or comment */
 
-        if (ex_skip_word(&p, end, lang == EX_LANG_PYTHON ? "print"
-                                                          : "console.log")) {
+        if (lang == EX_LANG_PYTHON ? ex_skip_word(&p, end, "print")
+                                   : ex_skip_word(&p, end, "console.log")) {
             m = ex_match_call_args(p, end, &text, &text_len);
-        } else if (ex_skip_word(&p, end, lang == EX_LANG_PYTHON ? "raise "
-                                                                 : "throw ")) {
+        } else if (lang == EX_LANG_PYTHON ? ex_skip_word(&p, end, "raise ")
+                                          : ex_skip_word(&p, end, "throw ")) {
             ex_skip_blanks(&p, end);
             if (lang == EX_LANG_NODE && ex_skip_word(&p, end, "new "))
                 ex_skip_blanks(&p, end);
@@ -790,4 +790,16 @@ csdk_status_t ex_code_exec(ex_run_t *r, int lang, const char *code,
         free(text);
     }
     return CSDK_OK;
+}
+
+/* Like a real interpreter, the whole program is checked before any line
+ * runs, so a syntax error on line 3 prints nothing from line 1. */
+csdk_status_t ex_code_run(ex_run_t *r, int lang, const char *code,
+                          size_t len, size_t *bad_line)
+{
+    csdk_status_t rc = ex_code_check(r, lang, code, len, bad_line);
+
+    if (rc != CSDK_OK || *bad_line != 0)
+        return rc;
+    return ex_code_exec(r, lang, code, len);
 }
