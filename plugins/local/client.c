@@ -307,6 +307,7 @@ typedef struct lc_run {
     size_t in_off;
     uint64_t sent[3]; /* bytes forwarded per stream */
     int capped[3];
+    char last_err;   /* the last byte forwarded on stderr, or 0 */
     int kill_sent;
     int cancelled;   /* the sink asked to stop */
     int64_t pid;
@@ -351,6 +352,8 @@ static int lc_run_deliver(lc_run_t *r, int stream, const char *data,
             return -1;
         }
         r->sent[stream] += n;
+        if (stream == CSDK_STREAM_STDERR)
+            r->last_err = data[n - 1];
     }
     if (r->capped[stream])
         lc_run_cap(r);
@@ -441,6 +444,9 @@ static void lc_exec_frame(const lc_sandbox_t *sb, const lc_exec_t *ex,
         proto_add_u64(b, PROTO_F_LIMIT_FSIZE, sb->lim.file_size_mb * LC_MIB);
     if (sb->lim.open_files)
         proto_add_u64(b, PROTO_F_LIMIT_NOFILE, sb->lim.open_files);
+    /* Only for the agent's message when a fork fails. */
+    if (sb->lim.pids && sb->enf.pids != LC_ENF_NONE)
+        proto_add_u64(b, PROTO_F_PIDS_LIMIT, sb->lim.pids);
     if (sb->enf.memory == LC_ENF_RLIMIT && sb->lim.memory_mb)
         proto_add_u64(b, PROTO_F_LIMIT_AS, sb->lim.memory_mb * LC_MIB);
     if (sb->enf.cpus == LC_ENF_RLIMIT && sb->lim.millicpus) {
@@ -726,6 +732,20 @@ csdk_status_t lc_exec_run(lc_state_t *st, csdk_call_t *call,
     }
     if (lc_run_drain(&r) != 0)
         goto cancelled;
+    if ((r.flags & CSDK_RESULT_TRUNCATED) && ex->notice_truncation) {
+        /* Plain output shows no flag: say it where the user looks, on a
+         * line of its own.  Past the cap, so never cut; a sink that stops
+         * reading now changes nothing. */
+        char note[160];
+        int n = snprintf(note, sizeof note,
+                         "%scsdk: output truncated at %" PRIu64
+                         " bytes; the command was stopped\n",
+                         r.last_err != 0 && r.last_err != '\n' ? "\n" : "",
+                         ex->max_output);
+
+        if (n > 0 && (size_t)n < sizeof note)
+            (void)ex->sink(ex->sink_ud, CSDK_STREAM_STDERR, note, (size_t)n);
+    }
     res->flags = r.flags;
     if (res->duration_ms <= 0)
         res->duration_ms = (int64_t)(h->monotonic_ms() - t0);

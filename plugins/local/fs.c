@@ -18,6 +18,11 @@
  * Areas: /workspace (relative paths too), /home/sandbox and /tmp, which
  * are STATE/ws, STATE/home and STATE/tmp.
  *
+ * Files and directories made here belong to the sandbox's user when it
+ * runs as run_as (the plugin is root): fchown on the fd we created, or
+ * fchownat without following on the name we just made in a resolved
+ * directory, so sandboxed code can change what the host wrote.
+ *
  * Copyright (c) csdk contributors.  MIT licence (see LICENSE).
  */
 #include "local.h"
@@ -265,11 +270,13 @@ static csdk_status_t lc_fs_errno(lc_state_t *st, csdk_call_t *call,
 
 /*
  * Open directory `rel` (below root) as O_PATH, making it and its missing
- * parents when `create`.  Each prefix is resolved from the root again, so
- * a symlink inside the area that stays inside it works, and mkdirat only
- * ever makes one plain name in an already resolved directory.
+ * parents when `create` (owned by uid:gid unless uid is (uid_t)-1).  Each
+ * prefix is resolved from the root again, so a symlink inside the area
+ * that stays inside it works, and mkdirat only ever makes one plain name
+ * in an already resolved directory.
  */
-static int lc_open_dir(int root, const char *rel, int create)
+static int lc_open_dir(int root, const char *rel, int create, uid_t uid,
+                       gid_t gid)
 {
     char *prefix;
     int cur, next;
@@ -300,8 +307,15 @@ static int lc_open_dir(int root, const char *rel, int create)
         len = (size_t)(comp - prefix) + n;
         next = lc_openat2(root, prefix, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
         if (next < 0 && errno == ENOENT) {
-            if (mkdirat(cur, comp, 0755) != 0 && errno != EEXIST)
+            if (mkdirat(cur, comp, 0755) == 0) {
+                /* Ours, in a resolved directory: chown the name without
+                 * following (a swapped-in symlink is chowned itself). */
+                if (uid != (uid_t)-1 &&
+                    fchownat(cur, comp, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+                    break;
+            } else if (errno != EEXIST) {
                 break;
+            }
             next = lc_openat2(root, prefix, O_PATH | O_DIRECTORY | O_CLOEXEC,
                               0);
         }
@@ -413,7 +427,8 @@ csdk_status_t lc_fs_write(lc_state_t *st, csdk_call_t *call,
                              sb->id);
         goto out;
     }
-    dir = lc_open_dir(p.root, p.parent, 1);
+    dir = lc_open_dir(p.root, p.parent, 1, lc_owner_uid(sb),
+                      lc_owner_gid(sb));
     if (dir < 0) {
         rc = errno == ENOTDIR || errno == EEXIST
                  ? st->host->error(call, CSDK_E_CONFLICT,
@@ -453,7 +468,10 @@ csdk_status_t lc_fs_write(lc_state_t *st, csdk_call_t *call,
         d += n;
         len -= (size_t)n;
     }
-    if (fchmod(fd, mode) != 0 || close(fd) != 0) {
+    /* The sandbox's user owns what we wrote (fchown before fchmod, which
+     * keeps a replaced file's mode). */
+    if ((sb->run_as && fchown(fd, sb->run_uid, sb->run_gid) != 0) ||
+        fchmod(fd, mode) != 0 || close(fd) != 0) {
         fd = -1;
         rc = lc_fs_errno(st, call, sb, path, "write", errno);
         goto out_unlink;
@@ -488,7 +506,7 @@ csdk_status_t lc_fs_mkdir(lc_state_t *st, csdk_call_t *call,
 
     if (rc != CSDK_OK)
         return rc;
-    dir = lc_open_dir(p.root, p.rel, 1);
+    dir = lc_open_dir(p.root, p.rel, 1, lc_owner_uid(sb), lc_owner_gid(sb));
     if (dir < 0)
         rc = errno == ENOTDIR || errno == EEXIST
                  ? st->host->error(call, CSDK_E_CONFLICT,
@@ -608,7 +626,7 @@ csdk_status_t lc_fs_exists(lc_state_t *st, csdk_call_t *call,
     if (rc != CSDK_OK)
         return rc;
     if (p.base != NULL) {
-        dir = lc_open_dir(p.root, p.parent, 0);
+        dir = lc_open_dir(p.root, p.parent, 0, (uid_t)-1, (gid_t)-1);
         if (dir < 0) {
             if (errno != ENOENT && errno != ENOTDIR) {
                 rc = lc_fs_errno(st, call, sb, path, "look at", errno);
@@ -642,7 +660,7 @@ csdk_status_t lc_fs_remove(lc_state_t *st, csdk_call_t *call,
                              "remove what is inside it", path, sb->id);
         goto out;
     }
-    dir = lc_open_dir(p.root, p.parent, 0);
+    dir = lc_open_dir(p.root, p.parent, 0, (uid_t)-1, (gid_t)-1);
     if (dir < 0) {
         if (errno != ENOENT && errno != ENOTDIR)
             rc = lc_fs_errno(st, call, sb, path, "remove", errno);
@@ -690,6 +708,14 @@ csdk_status_t lc_fs_tmpfile(lc_state_t *st, csdk_call_t *call,
     fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                 0644);
     close(dir);
+    if (fd >= 0 && sb->run_as && fchown(fd, sb->run_uid, sb->run_gid) != 0) {
+        int e = errno;
+
+        close(fd);
+        lc_fs_tmpfile_remove(sb, name);
+        errno = e;
+        fd = -1;
+    }
     if (fd < 0)
         return st->host->error(call, CSDK_E_IO,
                                "cannot write the code to /tmp/%s in sandbox "

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,8 @@ static csdk_snapshot_delete_fn lc_snapshot_delete;
 
 #define LC_KEYS                                                             \
     "root, bwrap, agent, runtime, network, python, node, memory_mb, pids, " \
-    "cpus, file_size_mb, open_files, output_max_mb, sandbox_timeout_ms"
+    "cpus, file_size_mb, open_files, output_max_mb, sandbox_timeout_ms, "   \
+    "run_as"
 
 static void lc_conf_free(lc_conf_t *c)
 {
@@ -206,6 +208,79 @@ static int lc_replace(char **field, const char *value)
     return 0;
 }
 
+/* The uid and gid of user `name`: 0, or -1 when there is no such user
+ * (errno 0) or the lookup failed (errno set). */
+static int lc_user_ids(const char *name, uid_t *uid, gid_t *gid)
+{
+    struct passwd pw, *found = NULL;
+    size_t size = 1024;
+
+    for (;;) {
+        char *buf = malloc(size);
+        int e;
+
+        if (buf == NULL)
+            return -1;
+        e = getpwnam_r(name, &pw, buf, size, &found);
+        if (e == ERANGE && size < (1u << 20)) {
+            free(buf);
+            size *= 4;
+            continue;
+        }
+        if (found != NULL) {
+            *uid = pw.pw_uid;
+            *gid = pw.pw_gid;
+        }
+        free(buf);
+        errno = e == ENOENT || e == ESRCH ? 0 : e;
+        return found != NULL ? 0 : -1;
+    }
+}
+
+/* run_as: a user name, or UID:GID.  Returns 0, or -1 with `why` set. */
+static int lc_parse_run_as(const char *s, uid_t *uid, gid_t *gid, char *why,
+                           size_t whylen)
+{
+    const char *colon = strchr(s, ':');
+
+    if (colon != NULL) {
+        char *u = strndup(s, (size_t)(colon - s));
+        uint64_t uv = 0, gv = 0;
+        int ok = u != NULL && lc_parse_u64(u, &uv) == 0 &&
+                 lc_parse_u64(colon + 1, &gv) == 0 && uv < UINT32_MAX &&
+                 gv < UINT32_MAX;
+
+        free(u);
+        if (!ok) {
+            snprintf(why, whylen, "expected a user name or UID:GID (two "
+                                  "decimal ids)");
+            return -1;
+        }
+        *uid = (uid_t)uv;
+        *gid = (gid_t)gv;
+    } else if (*s == '\0') {
+        snprintf(why, whylen, "expected a user name or UID:GID");
+        return -1;
+    } else if (lc_user_ids(s, uid, gid) != 0) {
+        if (errno != 0)
+            snprintf(why, whylen, "cannot look the user up: %s",
+                     strerror(errno));
+        else
+            snprintf(why, whylen, "there is no such user on this machine; "
+                                  "give a user name or UID:GID");
+        return -1;
+    }
+    if (*uid == 0 || *gid == 0) {
+        snprintf(why, whylen,
+                 "that is %s 0 (root): the sandbox's user would be host root "
+                 "and could change the host's kernel settings; give an "
+                 "unprivileged user or UID:GID (the default is nobody)",
+                 *uid == 0 ? "uid" : "gid");
+        return -1;
+    }
+    return 0;
+}
+
 /* "~/x" -> "$HOME/x"; other paths unchanged.  NULL when $HOME is unset
  * (errno ENOENT) or out of memory. */
 static char *lc_expand_home(const char *path)
@@ -231,6 +306,19 @@ static csdk_status_t lc_conf_set(const csdk_host_t *h, csdk_call_t *call,
 
     if (value == NULL)
         value = "";
+    /* Which programs run on the host, as whom, and where state lives are
+     * the operator's choice, never the sandbox creator's: a create option
+     * naming bwrap or the agent would run that program as csdk's user
+     * (root, before the drop). */
+    if (!w->is_config &&
+        (strcmp(key, "root") == 0 || strcmp(key, "bwrap") == 0 ||
+         strcmp(key, "agent") == 0 || strcmp(key, "run_as") == 0))
+        return h->error(call, CSDK_E_INVALID_ARGUMENT,
+                        "create option %s: which programs run, as which "
+                        "user, and where state lives are set per provider "
+                        "instance, not per sandbox; set %s in "
+                        "[provider.%s]",
+                        key, key, w->instance);
 #define LC_NUM(field, lo, hi, zero_ok, why)                                 \
     do {                                                                    \
         if (lc_number(value, lo, hi, zero_ok, &v) != 0)                     \
@@ -284,6 +372,17 @@ static csdk_status_t lc_conf_set(const csdk_host_t *h, csdk_call_t *call,
                           "(at least 0.01, at most 3 decimals), or 0 for no "
                           "limit");
         c->lim.millicpus = milli;
+        return CSDK_OK;
+    }
+    if (strcmp(key, "run_as") == 0) {
+        uid_t uid;
+        gid_t gid;
+        char why[256];
+
+        if (lc_parse_run_as(value, &uid, &gid, why, sizeof why) != 0)
+            return lc_bad(h, call, w, key, value, why);
+        c->run_uid = uid;
+        c->run_gid = gid;
         return CSDK_OK;
     }
     if (strcmp(key, "network") == 0) {
@@ -412,6 +511,18 @@ static csdk_status_t lc_conf_defaults(const csdk_host_t *h, csdk_call_t *call,
             c->lim.open_files > (uint64_t)rl.rlim_max)
             c->lim.open_files = (uint64_t)rl.rlim_max;
     }
+    /* run_as: nobody (only root uses it, so only root looks it up). */
+    c->run_uid = 65534;
+    c->run_gid = 65534;
+    if (geteuid() == 0) {
+        uid_t uid;
+        gid_t gid;
+
+        if (lc_user_ids("nobody", &uid, &gid) == 0 && uid != 0 && gid != 0) {
+            c->run_uid = uid;
+            c->run_gid = gid;
+        }
+    }
     return CSDK_OK;
 }
 
@@ -524,6 +635,7 @@ static csdk_status_t lc_create_conf(lc_state_t *st, csdk_call_t *call,
 static void lc_state_free(lc_state_t *st)
 {
     lc_conf_free(&st->conf);
+    free(st->bwrap_probed);
     free(st->instance);
     free(st->children);
     free(st);
@@ -547,6 +659,8 @@ static csdk_status_t lc_init(const csdk_host_t *host, csdk_instance_t *inst,
         return host->error(call, CSDK_E_NOMEM, "out of memory");
     st->host = host;
     st->inst = inst;
+    /* As root, sandboxes run as the run_as user (spawn.c). */
+    st->as_root = geteuid() == 0;
     st->instance = strdup(instance_name);
     if (st->instance == NULL) {
         free(st);
@@ -806,6 +920,7 @@ static csdk_status_t lc_run(lc_state_t *st, csdk_call_t *call,
     ex.max_output = o->max_output ? o->max_output
                                   : sb->lim.output_max_mb * LC_MIB;
     ex.background = (o->flags & CSDK_RUN_BACKGROUND) != 0;
+    ex.notice_truncation = 1;
     ex.sink = lc_sink_host;
     ex.sink_ud = &sink;
     if (ex.background && o->stdin_len > 0) {

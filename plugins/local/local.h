@@ -108,6 +108,10 @@ typedef struct lc_conf {
     int network;
     lc_limits_t lim;
     uint64_t sandbox_timeout_ms; /* 0 = the sandbox never expires */
+    /* run_as: the host user bwrap runs as when the plugin runs as root
+     * (default nobody); ignored otherwise.  Never 0. */
+    uid_t run_uid;
+    gid_t run_gid;
 } lc_conf_t;
 
 /* One sandbox, as its meta file describes it. */
@@ -130,6 +134,13 @@ typedef struct lc_sandbox {
     int64_t bwrap_pid;  /* the bwrap monitor, 0 before it started */
     uint64_t bwrap_start; /* its start time (/proc/PID/stat field 22) */
     char *boot_id;
+    /* The sandbox runs as host user run_uid:run_gid (created by root):
+     * its directories and every file the host writes into them belong to
+     * that user.  Otherwise it runs as its creator and nothing is
+     * chowned. */
+    int run_as;
+    uid_t run_uid;
+    gid_t run_gid;
 } lc_sandbox_t;
 
 typedef struct lc_state {
@@ -142,7 +153,15 @@ typedef struct lc_state {
                         WNOHANG so a long-lived host keeps no zombies */
     size_t n_children;
     uint64_t last_reap_ms;
+    int as_root;        /* effective uid 0 at init: sandboxes run as run_as */
+    char *bwrap_probed; /* the bwrap whose --help was read, or NULL */
+    int bwrap_features; /* LC_BW_* of bwrap_probed */
 } lc_state_t;
+
+/* Options of the installed bwrap, from its --help (read once). */
+#define LC_BW_DISABLE_USERNS 0x1
+#define LC_BW_SIZE 0x2
+#define LC_BW_PERMS 0x4
 
 /* ------------------------------------------------------------------ */
 /* util.c                                                              */
@@ -248,9 +267,10 @@ csdk_status_t lc_saved_apply(lc_state_t *st, csdk_call_t *call,
                              int keep_runtime);
 /* Copy the tree at srcfd into dstfd (both directories): regular files by
  * FICLONE, else copy_file_range, else read/write; symlinks as symlinks;
- * modes and mtimes kept; anything else skipped.  Never follows a
+ * modes and mtimes kept; anything else skipped.  Every copy is owned by
+ * uid:gid unless uid is (uid_t)-1 (then by the caller).  Never follows a
  * symlink.  Returns 0 or -1 (errno). */
-int lc_clone_tree(int srcfd, int dstfd);
+int lc_clone_tree(int srcfd, int dstfd, uid_t uid, gid_t gid);
 
 /* ------------------------------------------------------------------ */
 /* spawn.c                                                             */
@@ -301,6 +321,7 @@ typedef struct lc_exec {
     uint64_t timeout_ms;       /* 0 = none */
     uint64_t max_output;       /* per stream; 0 = no cap */
     int background;
+    int notice_truncation;     /* say on stderr when the output was cut */
     lc_sink_fn *sink;          /* returns non-zero to cancel */
     void *sink_ud;
 } lc_exec_t;
@@ -345,5 +366,10 @@ csdk_status_t lc_fs_tmpfile(lc_state_t *st, csdk_call_t *call,
                             const lc_sandbox_t *sb, const char *suffix,
                             const void *data, size_t len, char **inner);
 void lc_fs_tmpfile_remove(const lc_sandbox_t *sb, const char *inner);
+
+/* The owner of what the host creates in sb's directories: sb's run_as
+ * user, or (uid_t)-1 / (gid_t)-1 for "leave it to the creator". */
+uid_t lc_owner_uid(const lc_sandbox_t *sb);
+gid_t lc_owner_gid(const lc_sandbox_t *sb);
 
 #endif /* CSDK_LOCAL_H */

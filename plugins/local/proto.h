@@ -40,6 +40,11 @@
  *                        A command that cannot start is EXITED as a shell
  *                        reports it, the reason written to its stderr:
  *                        127 not found, 126 not executable, 1 bad CWD.
+ *                        One that cannot even be forked is ERROR QUOTA
+ *                        naming the process limit (PIDS_LIMIT, optional,
+ *                        is only for that message).  A command that kills
+ *                        its shepherd is EXITED 137 (SIGNAL 9), its tree
+ *                        killed.
  *   PROTO_REQ_KILL       fields PID, SIGNAL (optional, default SIGKILL)
  *                        -> OK or ERROR.  Kills that command's whole tree
  *                        (background commands too).
@@ -90,6 +95,7 @@
 #define PROTO_F_LIMIT_NOFILE 14
 #define PROTO_F_LIMIT_CPU_S 15  /* RLIMIT_CPU seconds */
 #define PROTO_F_LIMIT_AS 16     /* bytes; used when no memory cgroup */
+#define PROTO_F_PIDS_LIMIT 17   /* the sandbox's process limit, for messages */
 
 /* PROTO_F_FLAGS bits of EXEC. */
 #define PROTO_EXEC_BACKGROUND 0x1u

@@ -135,6 +135,10 @@ int lc_meta_save(const lc_sandbox_t *sb)
         lc_meta_u64(&b, "bwrap_start", sb->bwrap_start);
     }
     lc_meta_str(&b, "boot_id", sb->boot_id);
+    if (sb->run_as) {
+        lc_meta_u64(&b, "run_uid", (uint64_t)sb->run_uid);
+        lc_meta_u64(&b, "run_gid", (uint64_t)sb->run_gid);
+    }
     lc_meta_pairs(&b, "cgroup.", &sb->cgroups);
     lc_meta_pairs(&b, "env.", &sb->env);
     lc_meta_pairs(&b, "meta.", &sb->meta);
@@ -220,6 +224,13 @@ static int lc_meta_line(lc_sandbox_t *sb, const char *k, const char *v)
     else if (strcmp(k, "bwrap_pid") == 0 && lc_parse_u64(v, &n) == 0 &&
              n <= INT32_MAX)
         sb->bwrap_pid = (int64_t)n;
+    else if (strcmp(k, "run_uid") == 0 && lc_parse_u64(v, &n) == 0 &&
+             n > 0 && n < UINT32_MAX) {
+        sb->run_as = 1;
+        sb->run_uid = (uid_t)n;
+    } else if (strcmp(k, "run_gid") == 0 && lc_parse_u64(v, &n) == 0 &&
+               n > 0 && n < UINT32_MAX)
+        sb->run_gid = (gid_t)n;
     else if (strcmp(k, "enforce.memory") == 0)
         sb->enf.memory = lc_enf_parse(v);
     else if (strcmp(k, "enforce.pids") == 0)
@@ -334,6 +345,9 @@ csdk_status_t lc_sandbox_load(lc_state_t *st, csdk_call_t *call,
         return rc;
     }
     free(path);
+    /* Half of a run_as pair is no owner to give files to. */
+    if (sb->run_as && sb->run_gid == 0)
+        sb->run_as = 0;
     if (sb->state == NULL && (sb->state = strdup("running")) == NULL) {
         lc_sandbox_free(sb);
         return quiet ? CSDK_E_NOMEM
@@ -692,6 +706,24 @@ void lc_reap_all(lc_state_t *st)
 /* Create                                                              */
 /* ------------------------------------------------------------------ */
 
+uid_t lc_owner_uid(const lc_sandbox_t *sb)
+{
+    return sb->run_as ? sb->run_uid : (uid_t)-1;
+}
+
+gid_t lc_owner_gid(const lc_sandbox_t *sb)
+{
+    return sb->run_as ? sb->run_gid : (gid_t)-1;
+}
+
+/*
+ * STATE (0700, the creator's) and in it the directories the sandbox
+ * writes: ws, home, tmp and logs, owned by the sandbox's user when it
+ * runs as run_as.  bwrap, running as that user, never reaches them
+ * through STATE: the --exec-as trampoline binds them under a tmpfs of its
+ * own mount namespace (spawn.c), so STATE stays closed to every host user
+ * but root.
+ */
 static csdk_status_t lc_make_dirs(lc_state_t *st, csdk_call_t *call,
                                   lc_sandbox_t *sb)
 {
@@ -724,7 +756,10 @@ static csdk_status_t lc_make_dirs(lc_state_t *st, csdk_call_t *call,
 
         if (p == NULL)
             return st->host->error(call, CSDK_E_NOMEM, "out of memory");
-        if (mkdir(p, subs[i].mode) != 0 || chmod(p, subs[i].mode) != 0) {
+        /* chown before chmod: a chown may clear mode bits. */
+        if (mkdir(p, subs[i].mode) != 0 ||
+            (sb->run_as && chown(p, sb->run_uid, sb->run_gid) != 0) ||
+            chmod(p, subs[i].mode) != 0) {
             csdk_status_t rc = st->host->error(call, CSDK_E_IO,
                                                "cannot create '%s': %s", p,
                                                strerror(errno));
@@ -781,6 +816,9 @@ csdk_status_t lc_sandbox_create(lc_state_t *st, csdk_call_t *call,
     sb->node = lc_strdup(conf->node);
     sb->network = conf->network;
     sb->lim = conf->lim;
+    sb->run_as = st->as_root;
+    sb->run_uid = conf->run_uid;
+    sb->run_gid = conf->run_gid;
     sb->boot_id = st->boot_id[0] ? strdup(st->boot_id) : NULL;
     if (ns != NULL && name != NULL) {
         sb->namespace_ = strdup(ns);

@@ -13,6 +13,12 @@
  * copy_file_range, else read/write.  Never hard links: a sandbox writing
  * a file in place would change the template.
  *
+ * When sandboxes run as a run_as user (the plugin runs as root), every
+ * copy belongs to that user: a template keeps the owner its sandbox gave
+ * its files, and a sandbox made from it gets files it can change.  None
+ * ever becomes root's (a setuid file of the sandbox's must not turn into
+ * a setuid-root one).
+ *
  * Copyright (c) csdk contributors.  MIT licence (see LICENSE).
  */
 #include "local.h"
@@ -32,6 +38,12 @@
 /* Deeper directories than this are not copied (each level holds two
  * descriptors open). */
 #define LC_CLONE_MAX_DEPTH 128
+
+/* Who owns the copies: (uid_t)-1 leaves them to the caller. */
+typedef struct lc_owner {
+    uid_t uid;
+    gid_t gid;
+} lc_owner_t;
 
 /* ------------------------------------------------------------------ */
 /* Copying trees                                                       */
@@ -78,7 +90,7 @@ static int lc_copy_data(int in, int out)
 }
 
 static int lc_clone_file(int srcdir, int dstdir, const char *name,
-                         const struct stat *s)
+                         const struct stat *s, const lc_owner_t *own)
 {
     int in = openat(srcdir, name,
                     O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -101,7 +113,10 @@ static int lc_clone_file(int srcdir, int dstdir, const char *name,
         errno = e;
         return -1;
     }
-    if (lc_copy_data(in, out) == 0 && fchmod(out, s->st_mode & 07777) == 0) {
+    /* fchown first: it clears setuid bits that fchmod then sets. */
+    if (lc_copy_data(in, out) == 0 &&
+        (own->uid == (uid_t)-1 || fchown(out, own->uid, own->gid) == 0) &&
+        fchmod(out, s->st_mode & 07777) == 0) {
         times[0] = again.st_atim;
         times[1] = again.st_mtim;
         (void)futimens(out, times);
@@ -117,10 +132,12 @@ static int lc_clone_file(int srcdir, int dstdir, const char *name,
     return rc;
 }
 
-static int lc_clone_level(int srcfd, int dstfd, int depth);
+static int lc_clone_level(int srcfd, int dstfd, int depth,
+                          const lc_owner_t *own);
 
 static int lc_clone_dir(int srcdir, int dstdir, const char *name,
-                        const struct stat *s, int depth)
+                        const struct stat *s, int depth,
+                        const lc_owner_t *own)
 {
     int in, out, rc;
     struct timespec times[2];
@@ -137,7 +154,12 @@ static int lc_clone_dir(int srcdir, int dstdir, const char *name,
         close(in);
         return -1;
     }
-    rc = lc_clone_level(in, out, depth + 1);
+    if (own->uid != (uid_t)-1 && fchown(out, own->uid, own->gid) != 0) {
+        close(in);
+        close(out);
+        return -1;
+    }
+    rc = lc_clone_level(in, out, depth + 1, own);
     if (rc == 0 && fchmod(out, s->st_mode & 07777) != 0)
         rc = -1;
     times[0] = s->st_atim;
@@ -148,7 +170,8 @@ static int lc_clone_dir(int srcdir, int dstdir, const char *name,
 }
 
 /* Copy the entries of srcfd (consumed) into dstfd. */
-static int lc_clone_level(int srcfd, int dstfd, int depth)
+static int lc_clone_level(int srcfd, int dstfd, int depth,
+                          const lc_owner_t *own)
 {
     DIR *d = fdopendir(srcfd);
     struct dirent *e;
@@ -166,9 +189,9 @@ static int lc_clone_level(int srcfd, int dstfd, int depth)
         if (fstatat(dirfd(d), e->d_name, &s, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
         if (S_ISREG(s.st_mode)) {
-            rc = lc_clone_file(dirfd(d), dstfd, e->d_name, &s);
+            rc = lc_clone_file(dirfd(d), dstfd, e->d_name, &s, own);
         } else if (S_ISDIR(s.st_mode)) {
-            rc = lc_clone_dir(dirfd(d), dstfd, e->d_name, &s, depth);
+            rc = lc_clone_dir(dirfd(d), dstfd, e->d_name, &s, depth, own);
         } else if (S_ISLNK(s.st_mode)) {
             char target[4096];
             ssize_t n = readlinkat(dirfd(d), e->d_name, target,
@@ -180,6 +203,10 @@ static int lc_clone_level(int srcfd, int dstfd, int depth)
             target[n] = '\0';
             if (symlinkat(target, dstfd, e->d_name) != 0 && errno != EEXIST)
                 rc = -1;
+            else if (own->uid != (uid_t)-1 &&
+                     fchownat(dstfd, e->d_name, own->uid, own->gid,
+                              AT_SYMLINK_NOFOLLOW) != 0)
+                rc = -1;
             else
                 (void)utimensat(dstfd, e->d_name, times, AT_SYMLINK_NOFOLLOW);
         }
@@ -189,17 +216,20 @@ static int lc_clone_level(int srcfd, int dstfd, int depth)
     return rc;
 }
 
-int lc_clone_tree(int srcfd, int dstfd)
+int lc_clone_tree(int srcfd, int dstfd, uid_t uid, gid_t gid)
 {
+    lc_owner_t own = {uid, gid};
     int dup = openat(srcfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     if (dup < 0)
         return -1;
-    return lc_clone_level(dup, dstfd, 0);
+    return lc_clone_level(dup, dstfd, 0, &own);
 }
 
-/* Copy SRC/sub into DST/sub (DST/sub exists). */
-static int lc_clone_sub(const char *src, const char *dst, const char *sub)
+/* Copy SRC/sub into DST/sub (DST/sub exists), owned by uid:gid (see
+ * lc_clone_tree). */
+static int lc_clone_sub(const char *src, const char *dst, const char *sub,
+                        uid_t uid, gid_t gid)
 {
     char *s = lc_join(src, sub), *d = lc_join(dst, sub);
     int sfd = -1, dfd = -1, rc = -1;
@@ -210,7 +240,7 @@ static int lc_clone_sub(const char *src, const char *dst, const char *sub)
         if (sfd < 0 && errno == ENOENT)
             rc = 0; /* nothing saved there */
         else if (sfd >= 0 && dfd >= 0)
-            rc = lc_clone_tree(sfd, dfd);
+            rc = lc_clone_tree(sfd, dfd, uid, gid);
     }
     if (sfd >= 0)
         close(sfd);
@@ -304,7 +334,8 @@ csdk_status_t lc_saved_create(lc_state_t *st, csdk_call_t *call, int kind,
         char *d = lc_join(tmp, sub);
 
         if (d == NULL || mkdir(d, 0755) != 0 ||
-            lc_clone_sub(sb->dir, tmp, sub) != 0) {
+            lc_clone_sub(sb->dir, tmp, sub, lc_owner_uid(sb),
+                         lc_owner_gid(sb)) != 0) {
             rc = d == NULL ? h->error(call, CSDK_E_NOMEM, "out of memory")
                            : h->error(call, errno == ENOSPC ? CSDK_E_QUOTA
                                                             : CSDK_E_IO,
@@ -478,8 +509,10 @@ csdk_status_t lc_saved_apply(lc_state_t *st, csdk_call_t *call,
         free(dir);
         return rc;
     }
-    if (lc_clone_sub(dir, sb->dir, "ws") != 0 ||
-        lc_clone_sub(dir, sb->dir, "home") != 0) {
+    if (lc_clone_sub(dir, sb->dir, "ws", lc_owner_uid(sb),
+                     lc_owner_gid(sb)) != 0 ||
+        lc_clone_sub(dir, sb->dir, "home", lc_owner_uid(sb),
+                     lc_owner_gid(sb)) != 0) {
         rc = st->host->error(call, errno == ENOSPC ? CSDK_E_QUOTA : CSDK_E_IO,
                              "cannot copy template or snapshot '%s' into "
                              "sandbox %s: %s", id, sb->id, strerror(errno));

@@ -8,6 +8,15 @@
  * HTTP server), and posix_spawn (vfork + exec in glibc) costs the same at
  * any size.
  *
+ * As root, bwrap must not run as root: the sandbox's user would be host
+ * uid 0 (able to write the host's /proc/sys, read root-only /proc files,
+ * own its files as root).  Then what is spawned is the agent binary as a
+ * trampoline, `csdk-local-agent --exec-as UID:GID --stage DIR --expose
+ * NAME PATH... -- bwrap ARGS` (agent/execas.c): it binds the sandbox's
+ * directories under a tmpfs on DIR in a mount namespace of its own, drops
+ * to the run_as user for good and execs bwrap, whose sources are then the
+ * staged paths.
+ *
  * Copyright (c) csdk contributors.  MIT licence (see LICENSE).
  */
 #include "local.h"
@@ -29,6 +38,12 @@
 #define LC_FD_LISTEN 3
 #define LC_FD_INFO 4
 #define LC_FD_BLOCK 5
+
+/* /dev/shm inside: a tmpfs of at most this (and at most memory_mb). */
+#define LC_SHM_MAX (64u * LC_MIB)
+
+/* The environment of bwrap (and of the trampoline). */
+#define LC_SPAWN_PATH "/usr/local/bin:/usr/bin:/bin"
 
 /* ------------------------------------------------------------------ */
 /* /etc                                                                */
@@ -164,17 +179,43 @@ static void lc_args(lc_argv_t *a, const char *s1, const char *s2,
         lc_arg(a, s3);
 }
 
-static void lc_arg_state(lc_argv_t *a, const char *op, const lc_sandbox_t *sb,
-                         const char *sub, const char *dest)
-{
-    char *p = lc_join(sb->dir, sub);
+/* Where bwrap finds what it binds from the host: the sandbox's
+ * directories, the shared /etc and the agent.  Host paths, or their
+ * staged copies under the trampoline's tmpfs. */
+typedef struct lc_sources {
+    char *ws, *home, *tmp, *logs, *etc, *agent;
+} lc_sources_t;
 
-    if (p == NULL) {
-        a->failed = 1;
-        return;
+static void lc_sources_free(lc_sources_t *src)
+{
+    free(src->ws);
+    free(src->home);
+    free(src->tmp);
+    free(src->logs);
+    free(src->etc);
+    free(src->agent);
+}
+
+/* The sources under `base` ("/mnt" staged), or the host's (base NULL). */
+static int lc_sources(lc_sources_t *src, const lc_sandbox_t *sb,
+                      const char *etc, const char *agent, const char *base)
+{
+    const char *dir = base ? base : sb->dir;
+
+    memset(src, 0, sizeof *src);
+    src->ws = lc_join(dir, "ws");
+    src->home = lc_join(dir, "home");
+    src->tmp = lc_join(dir, "tmp");
+    src->logs = lc_join(dir, "logs");
+    src->etc = base ? lc_join(base, "etc") : strdup(etc);
+    src->agent = base ? lc_join(base, "agent") : strdup(agent);
+    if (!src->ws || !src->home || !src->tmp || !src->logs || !src->etc ||
+        !src->agent) {
+        lc_sources_free(src);
+        memset(src, 0, sizeof *src);
+        return -1;
     }
-    lc_args(a, op, p, dest);
-    free(p);
+    return 0;
 }
 
 static void lc_argv_free(lc_argv_t *a)
@@ -207,18 +248,23 @@ static void lc_arg_toplevel(lc_argv_t *a, const char *name)
 }
 
 static void lc_build_argv(lc_argv_t *a, const lc_sandbox_t *sb,
-                          const char *etc, const char *bwrap,
-                          const char *agent)
+                          const lc_sources_t *src, const char *bwrap,
+                          int features)
 {
     static const char *const top[] = {"bin", "sbin", "lib", "lib64", "lib32",
                                       "libx32"};
     char num[32];
+    uint64_t shm = LC_SHM_MAX;
 
     lc_arg(a, bwrap);
     lc_args(a, "--unshare-user", "--unshare-pid", "--unshare-ipc");
     lc_args(a, "--unshare-uts", "--unshare-cgroup-try", NULL);
     if (!sb->network)
         lc_arg(a, "--unshare-net");
+    /* No user namespace of its own for sandboxed code (bwrap >= 0.8): a
+     * nested root could remount what we made read-only. */
+    if (features & LC_BW_DISABLE_USERNS)
+        lc_arg(a, "--disable-userns");
     /* The agent is the sandbox's init: no bwrap reaper in between. */
     lc_args(a, "--as-pid-1", "--new-session", NULL);
     lc_args(a, "--hostname", "sandbox", NULL);
@@ -227,7 +273,7 @@ static void lc_build_argv(lc_argv_t *a, const lc_sandbox_t *sb,
     lc_args(a, "--ro-bind", "/usr", "/usr");
     for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
         lc_arg_toplevel(a, top[i]);
-    lc_args(a, "--ro-bind", etc, "/etc");
+    lc_args(a, "--ro-bind", src->etc, "/etc");
     lc_args(a, "--ro-bind-try", "/etc/alternatives", "/etc/alternatives");
     lc_args(a, "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache");
     if (sb->network) {
@@ -236,12 +282,29 @@ static void lc_build_argv(lc_argv_t *a, const lc_sandbox_t *sb,
         lc_args(a, "--ro-bind-try", "/etc/ssl/certs", "/etc/ssl/certs");
     }
     lc_args(a, "--proc", "/proc", NULL);
+    /* The kernel's settings are the whole machine's (core_pattern, pid_max,
+     * drop_caches...): read-only whoever the sandbox's user maps to.
+     * bwrap's own cover of /proc/sys is skipped when the directory looks
+     * unwritable, which says nothing about the files in it. */
+    lc_args(a, "--ro-bind", "/proc/sys", "/proc/sys");
     lc_args(a, "--dev", "/dev", NULL);
-    lc_arg_state(a, "--bind", sb, "ws", LC_WORKSPACE);
-    lc_arg_state(a, "--bind", sb, "home", LC_HOME);
-    lc_arg_state(a, "--bind", sb, "tmp", "/tmp");
-    lc_arg_state(a, "--bind", sb, "logs", LC_LOGS_PATH);
-    lc_args(a, "--ro-bind", agent, LC_AGENT_PATH);
+    if (features & LC_BW_SIZE) {
+        /* /dev/shm is a tmpfs of its own, bounded, and /dev (bwrap's
+         * tmpfs, unbounded) is read-only: no tmpfs without a size. */
+        if (sb->lim.memory_mb != 0 && sb->lim.memory_mb * LC_MIB < shm)
+            shm = sb->lim.memory_mb * LC_MIB;
+        if (features & LC_BW_PERMS)
+            lc_args(a, "--perms", "01777", NULL);
+        snprintf(num, sizeof num, "%" PRIu64, shm);
+        lc_args(a, "--size", num, NULL);
+        lc_args(a, "--tmpfs", "/dev/shm", NULL);
+        lc_args(a, "--remount-ro", "/dev", NULL);
+    }
+    lc_args(a, "--bind", src->ws, LC_WORKSPACE);
+    lc_args(a, "--bind", src->home, LC_HOME);
+    lc_args(a, "--bind", src->tmp, "/tmp");
+    lc_args(a, "--bind", src->logs, LC_LOGS_PATH);
+    lc_args(a, "--ro-bind", src->agent, LC_AGENT_PATH);
     lc_args(a, "--chdir", LC_WORKSPACE, NULL);
     lc_arg(a, "--clearenv");
     lc_args(a, "--setenv", "PATH", LC_BASE_PATH);
@@ -277,11 +340,12 @@ static int lc_fd_high(int fd)
     return high;
 }
 
-static pid_t lc_posix_spawn(const char *bwrap, char *const *argv,
+/* Start `prog` (bwrap, found in PATH, or the trampoline: `search` 0). */
+static pid_t lc_posix_spawn(const char *prog, int search, char *const *argv,
                             const char *log, int listen_fd, int info_w,
                             int block_r, int *err)
 {
-    static char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL};
+    static char *const envp[] = {"PATH=" LC_SPAWN_PATH, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     sigset_t none, all;
@@ -308,11 +372,232 @@ static pid_t lc_posix_spawn(const char *bwrap, char *const *argv,
     posix_spawn_file_actions_adddup2(&fa, info_w, LC_FD_INFO);
     posix_spawn_file_actions_adddup2(&fa, block_r, LC_FD_BLOCK);
     posix_spawn_file_actions_addclosefrom_np(&fa, LC_FD_BLOCK + 1);
-    rc = posix_spawnp(&pid, bwrap, &fa, &at, argv, envp);
+    rc = search ? posix_spawnp(&pid, prog, &fa, &at, argv, envp)
+                : posix_spawn(&pid, prog, &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     *err = rc;
     return rc == 0 ? pid : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* bwrap's options and whereabouts                                     */
+/* ------------------------------------------------------------------ */
+
+/* The LC_BW_* options `bwrap --help` lists, or -1 when bwrap cannot be
+ * run (starting the sandbox then says why). */
+static int lc_bwrap_probe(lc_state_t *st, const char *bwrap)
+{
+    static char *const envp[] = {"PATH=" LC_SPAWN_PATH, NULL};
+    char *const argv[] = {(char *)bwrap, (char *)"--help", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none, all;
+    char buf[16384];
+    size_t len = 0;
+    int p[2], features = 0, rc;
+    uint64_t end;
+    pid_t pid;
+
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    sigemptyset(&none);
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    rc = posix_spawnp(&pid, bwrap, &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        return -1;
+    }
+    end = st->host->monotonic_ms() + 2000;
+    while (len < sizeof buf - 1) {
+        struct pollfd pf = {.fd = p[0], .events = POLLIN};
+        uint64_t now = st->host->monotonic_ms();
+        ssize_t n;
+
+        if (now >= end || (rc = poll(&pf, 1, (int)(end - now))) == 0)
+            break;
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0)
+            break;
+        n = read(p[0], buf + len, sizeof buf - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    close(p[0]);
+    (void)kill(pid, SIGKILL); /* if it hangs; it has normally exited */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    if (strstr(buf, "--disable-userns") != NULL)
+        features |= LC_BW_DISABLE_USERNS;
+    if (strstr(buf, "--size") != NULL)
+        features |= LC_BW_SIZE;
+    if (strstr(buf, "--perms") != NULL)
+        features |= LC_BW_PERMS;
+    return strstr(buf, "--bind") != NULL ? features : -1;
+}
+
+static char *lc_which(const char *prog);
+
+/*
+ * The LC_BW_* options of `bwrap`.  Running `bwrap --help` costs ~1 ms, and
+ * each csdk command is a process of its own, so the answer is kept in
+ * memory and in ROOT/etc/bwrap-features, keyed by the binary's device,
+ * inode, size and mtime (an upgraded bwrap is asked again).  Not read at
+ * init: most commands never start a sandbox.
+ */
+static int lc_bwrap_features(lc_state_t *st, const char *bwrap)
+{
+    char *abs, *cache, *text = NULL, key[160];
+    struct stat s;
+    int features = -1, n;
+
+    if (st->bwrap_probed != NULL && strcmp(st->bwrap_probed, bwrap) == 0)
+        return st->bwrap_features;
+    abs = lc_which(bwrap);
+    if (abs == NULL || stat(abs, &s) != 0) {
+        free(abs);
+        return 0; /* starting it fails and says why */
+    }
+    n = snprintf(key, sizeof key, "%ju %ju %jd %jd.%09ld ",
+                 (uintmax_t)s.st_dev, (uintmax_t)s.st_ino,
+                 (intmax_t)s.st_size, (intmax_t)s.st_mtim.tv_sec,
+                 s.st_mtim.tv_nsec);
+    cache = lc_printf("%s/etc/bwrap-features", st->conf.root);
+    if (cache != NULL && n > 0 && (size_t)n < sizeof key &&
+        lc_read_small(cache, &text, NULL, 4096) == 0 &&
+        strncmp(text, key, (size_t)n) == 0) {
+        char *end;
+        long v = strtol(text + n, &end, 10);
+
+        if (end != text + n && *end == ' ' && v >= 0 && v < 256)
+            features = (int)v;
+    }
+    free(text);
+    if (features < 0) {
+        features = lc_bwrap_probe(st, abs);
+        if (features >= 0 && cache != NULL && n > 0 && (size_t)n < sizeof key) {
+            char *line = lc_printf("%s%d %s\n", key, features, abs);
+
+            /* ROOT/etc exists once a sandbox's /etc was made there. */
+            if (line != NULL)
+                (void)lc_write_atomic(cache, line, strlen(line), 0644);
+            free(line);
+        }
+    }
+    free(cache);
+    free(abs);
+    if (features < 0)
+        return 0;
+    free(st->bwrap_probed);
+    st->bwrap_probed = strdup(bwrap);
+    st->bwrap_features = features;
+    return features;
+}
+
+/* `prog` as an absolute path, looked up in PATH as posix_spawnp would
+ * (the trampoline runs it by path, after dropping root).  malloc'd, or
+ * NULL with errno (ENOENT, EACCES, ENOMEM). */
+static char *lc_which(const char *prog)
+{
+    const char *path = getenv("PATH"), *p;
+    int eacces = 0;
+
+    if (strchr(prog, '/') != NULL) {
+        char *abs = realpath(prog, NULL);
+
+        if (abs != NULL && access(abs, X_OK) != 0) {
+            free(abs);
+            return NULL;
+        }
+        return abs;
+    }
+    if (path == NULL || *path == '\0')
+        path = "/bin:/usr/bin";
+    for (p = path;; p++) {
+        const char *end = strchrnul(p, ':');
+        char *cand = end == p ? NULL
+                              : lc_printf("%.*s/%s", (int)(end - p), p, prog);
+        struct stat s;
+
+        if (cand != NULL && cand[0] == '/' && stat(cand, &s) == 0 &&
+            S_ISREG(s.st_mode)) {
+            if (access(cand, X_OK) == 0)
+                return cand;
+            eacces = 1;
+        }
+        free(cand);
+        if (*end == '\0')
+            break;
+        p = end;
+    }
+    errno = eacces ? EACCES : ENOENT;
+    return NULL;
+}
+
+/* Where the trampoline mounts its tmpfs: an existing directory that every
+ * user can reach (the tmpfs, 0755, hides what is there, but only in the
+ * trampoline's own mount namespace, and only from bwrap, which binds
+ * nothing from it but our paths).  NULL if none exists. */
+static const char *lc_stage_dir(void)
+{
+    static const char *const dirs[] = {"/mnt", "/media", "/srv", "/opt"};
+
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        struct stat s;
+
+        if (lstat(dirs[i], &s) == 0 && S_ISDIR(s.st_mode))
+            return dirs[i];
+    }
+    return NULL;
+}
+
+/* The trampoline's arguments, before bwrap's: `agent --exec-as U:G
+ * --stage DIR --expose NAME PATH... --`. */
+static void lc_build_trampoline(lc_argv_t *a, const lc_sandbox_t *sb,
+                                const char *stage, const char *etc,
+                                const char *agent)
+{
+    static const char *const subs[] = {"ws", "home", "tmp", "logs"};
+    char ids[48];
+
+    snprintf(ids, sizeof ids, "%lu:%lu", (unsigned long)sb->run_uid,
+             (unsigned long)sb->run_gid);
+    lc_arg(a, agent);
+    lc_args(a, "--exec-as", ids, NULL);
+    lc_args(a, "--stage", stage, NULL);
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        char *p = lc_join(sb->dir, subs[i]);
+
+        if (p == NULL) {
+            a->failed = 1;
+            return;
+        }
+        lc_args(a, "--expose", subs[i], p);
+        free(p);
+    }
+    lc_args(a, "--expose", "etc", etc);
+    lc_args(a, "--expose", "agent", agent);
+    lc_arg(a, "--");
 }
 
 /* Read bwrap's info JSON up to its closing brace and take child-pid.
@@ -439,8 +724,10 @@ csdk_status_t lc_spawn_sandbox(lc_state_t *st, csdk_call_t *call,
                                lc_sandbox_t *sb, const lc_conf_t *conf)
 {
     lc_argv_t a = {0};
+    lc_sources_t src;
     int info[2] = {-1, -1}, block[2] = {-1, -1}, listen_fd = -1, err = 0;
-    char *log = NULL, *etc;
+    char *log = NULL, *etc, *bwrap = NULL;
+    const char *stage = NULL;
     pid_t pid = -1, child;
     uint64_t left;
     csdk_status_t rc = CSDK_OK;
@@ -451,12 +738,50 @@ csdk_status_t lc_spawn_sandbox(lc_state_t *st, csdk_call_t *call,
                                "is not an executable file: %s; build and "
                                "install csdk-local-agent or fix the key",
                                conf->agent, st->instance, strerror(errno));
+    if (sb->run_as) {
+        /* As root: bwrap runs as run_as, through the trampoline. */
+        if (sb->run_uid == 0 || sb->run_gid == 0)
+            return st->host->error(call, CSDK_E_CONFIG,
+                                   "[provider.%s] run_as: refusing to run a "
+                                   "sandbox as uid or gid 0", st->instance);
+        bwrap = lc_which(conf->bwrap);
+        if (bwrap == NULL)
+            return errno == ENOMEM
+                       ? st->host->error(call, CSDK_E_NOMEM, "out of memory")
+                       : st->host->error(
+                             call, CSDK_E_CONFIG,
+                             "cannot run bubblewrap '%s' (the [provider.%s] "
+                             "bwrap key): %s; install it (apt-get install "
+                             "bubblewrap) or set the key to its path",
+                             conf->bwrap, st->instance, strerror(errno));
+        stage = lc_stage_dir();
+        if (stage == NULL) {
+            free(bwrap);
+            return st->host->error(call, CSDK_E_IO,
+                                   "none of /mnt, /media, /srv and /opt "
+                                   "exists, so there is no directory to "
+                                   "stage the sandbox's mounts on for "
+                                   "bubblewrap running as uid %lu",
+                                   (unsigned long)sb->run_uid);
+        }
+    }
     etc = lc_etc_path(st, sb->network);
-    if (etc == NULL)
+    if (etc == NULL) {
+        free(bwrap);
         return st->host->error(call, CSDK_E_IO,
                                "cannot write the sandboxes' /etc under '%s/"
                                "etc': %s", st->conf.root, strerror(errno));
-    lc_build_argv(&a, sb, etc, conf->bwrap, conf->agent);
+    }
+    if (lc_sources(&src, sb, etc, conf->agent, stage) != 0) {
+        free(etc);
+        free(bwrap);
+        return st->host->error(call, CSDK_E_NOMEM, "out of memory");
+    }
+    if (sb->run_as)
+        lc_build_trampoline(&a, sb, stage, etc, conf->agent);
+    lc_build_argv(&a, sb, &src, bwrap ? bwrap : conf->bwrap,
+                  lc_bwrap_features(st, bwrap ? bwrap : conf->bwrap));
+    lc_sources_free(&src);
     free(etc);
     log = lc_join(sb->dir, "agent.log");
     if (a.failed || log == NULL) {
@@ -479,8 +804,10 @@ csdk_status_t lc_spawn_sandbox(lc_state_t *st, csdk_call_t *call,
                              strerror(errno));
         goto out;
     }
-    pid = lc_posix_spawn(conf->bwrap, a.v, log, listen_fd, info[1], block[0],
-                         &err);
+    pid = sb->run_as ? lc_posix_spawn(conf->agent, 0, a.v, log, listen_fd,
+                                      info[1], block[0], &err)
+                     : lc_posix_spawn(conf->bwrap, 1, a.v, log, listen_fd,
+                                      info[1], block[0], &err);
     if (pid < 0) {
         rc = err == ENOENT || err == EACCES
                  ? st->host->error(call, CSDK_E_CONFIG,
@@ -538,6 +865,7 @@ out:
             close(block[i]);
     }
     free(log);
+    free(bwrap);
     lc_argv_free(&a);
     return rc;
 }

@@ -173,9 +173,11 @@ expect 65 csdk create --opt pids=3
 err_has "create option pids=3"
 expect 65 csdk create --opt root=/elsewhere
 err_has "per provider instance"
-# A missing agent is a configuration error naming the key.
-expect 78 csdk create --opt agent=/nonexistent/csdk-local-agent
-err_has "agent key"
+# The programs run on the host are not the creator's to choose.
+expect 65 csdk create --opt agent=/nonexistent/csdk-local-agent
+err_has "per provider instance"
+expect 65 csdk create --opt bwrap=/bin/sh
+err_has "per provider instance"
 [ "$(ls "$root/sandboxes" | wc -l)" -eq "$before" ] ||
     fail "failed creates left state: $(ls "$root/sandboxes")"
 exit 0

@@ -5,10 +5,19 @@
  * the sandbox down at its expiry or on SHUTDOWN.
  *
  *   csdk-local-agent --listen-fd N [--expires-ms MS]
+ *   csdk-local-agent --exec-as UID:GID ... -- bwrap ARGS   (execas.c)
  *
  * MS is an absolute wall-clock time in milliseconds (0: never).  The agent
  * is meant to be pid 1 of the sandbox's pid namespace (bwrap --as-pid-1):
  * then exiting, or dying, takes every process of the sandbox with it.
+ *
+ * As init it inherits every process whose shepherd died -- a command can
+ * kill its own shepherd, which runs as the same user -- so whenever a
+ * shepherd dies, and once a second besides, it kills every such orphan
+ * with its descendants (tree_kill_orphans).  It also holds each foreground
+ * command to its timeout itself, a second after the shepherd should have:
+ * a stopped or dead shepherd cannot keep a command running or its caller
+ * waiting.
  *
  * One thread, one poll() loop.  Requests are read with blocking calls once
  * poll says bytes are there (the plugin writes each request in one go), and
@@ -41,6 +50,12 @@
 
 #define AGENT_MAX_CONNS 1024
 #define AGENT_IO_TIMEOUT_S 5
+/* How often the agent looks for orphans of dead shepherds anyway. */
+#define AGENT_ORPHAN_SCAN_MS 1000
+/* How long past a command's timeout the agent waits for its shepherd to
+ * report before killing the shepherd itself (a stopped shepherd never
+ * will). */
+#define AGENT_SHEPHERD_GRACE_MS 1000
 
 typedef struct job job_t;
 
@@ -58,6 +73,11 @@ struct job {
     int exited;    /* SHEP_EXITED received */
     int reaped;    /* the shepherd has been waited for */
     int cancelled; /* killed because the caller went away */
+    int timed_out; /* the agent killed the shepherd at the timeout */
+    int fork_errno; /* SHEP_FORK_FAILED: the command could not start */
+    uint64_t pids_limit;  /* for the message when it could not start */
+    uint64_t started_ms;  /* monotonic */
+    uint64_t deadline_ms; /* monotonic; 0: no timeout (or handled) */
     conn_t *conn;  /* the connection to answer, or NULL */
 };
 
@@ -67,6 +87,7 @@ static struct {
     uint64_t accept_paused_until; /* monotonic ms; 0: accepting */
     int sig_fd;
     uint64_t expires_ms; /* wall clock; 0: never */
+    uint64_t next_orphan_scan; /* monotonic ms */
     conn_t **conns;
     size_t nconns, cap_conns;
     job_t **jobs;
@@ -106,77 +127,6 @@ static uint64_t wall_ms(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Bookkeeping                                                          */
-/* ------------------------------------------------------------------ */
-
-static int push(void ***v, size_t *n, size_t *cap, void *p)
-{
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 16;
-        void **nv = realloc(*v, c * sizeof *nv);
-        if (!nv)
-            return -1;
-        *v = nv;
-        *cap = c;
-    }
-    (*v)[(*n)++] = p;
-    return 0;
-}
-
-static void drop(void **v, size_t *n, const void *p)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (v[i] == p) {
-            v[i] = v[--*n];
-            return;
-        }
-}
-
-static void conn_close(conn_t *c)
-{
-    if (c->job && c->job->conn == c)
-        c->job->conn = NULL;
-    close(c->fd);
-    drop((void **)ag.conns, &ag.nconns, c);
-    free(c);
-}
-
-static void job_maybe_free(job_t *j)
-{
-    if (!j->reaped || j->report_fd >= 0)
-        return;
-    if (j->conn)
-        j->conn->job = NULL;
-    drop((void **)ag.jobs, &ag.njobs, j);
-    free(j);
-}
-
-static job_t *job_by_shepherd(pid_t pid)
-{
-    for (size_t i = 0; i < ag.njobs; i++)
-        if (ag.jobs[i]->shepherd == pid)
-            return ag.jobs[i];
-    return NULL;
-}
-
-/* The live job whose command has `pid`.  After the pid counter wraps, an
- * old job that only waits for leftovers may carry the same number as a
- * new command: the one whose command still runs wins. */
-static job_t *job_by_pid(pid_t pid)
-{
-    job_t *found = NULL;
-    for (size_t i = 0; i < ag.njobs; i++) {
-        job_t *j = ag.jobs[i];
-        if (j->pid != pid || j->reaped)
-            continue;
-        if (!j->exited)
-            return j;
-        found = j;
-    }
-    return found;
-}
-
-/* ------------------------------------------------------------------ */
 /* Replies                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -212,6 +162,125 @@ static int reply_error(conn_t *c, int32_t status, const char *fmt, ...)
     proto_add_i64(&b, PROTO_F_STATUS, status);
     proto_add_str(&b, PROTO_F_MESSAGE, msg);
     return reply_send(c, &b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bookkeeping                                                          */
+/* ------------------------------------------------------------------ */
+
+static int push(void ***v, size_t *n, size_t *cap, void *p)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        void **nv = realloc(*v, c * sizeof *nv);
+        if (!nv)
+            return -1;
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = p;
+    return 0;
+}
+
+static void drop(void **v, size_t *n, const void *p)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (v[i] == p) {
+            v[i] = v[--*n];
+            return;
+        }
+}
+
+static void conn_close(conn_t *c)
+{
+    if (c->job && c->job->conn == c)
+        c->job->conn = NULL;
+    close(c->fd);
+    drop((void **)ag.conns, &ag.nconns, c);
+    free(c);
+}
+
+/* The command could not be forked: say why, in the caller's terms. */
+static void reply_fork_failed(conn_t *c, int e, uint64_t pids_limit)
+{
+    if (e == EAGAIN && pids_limit)
+        reply_error(c, CSDK_E_QUOTA,
+                    "cannot start the command: the sandbox's process limit "
+                    "(pids=%llu) is reached", (unsigned long long)pids_limit);
+    else if (e == EAGAIN)
+        reply_error(c, CSDK_E_QUOTA,
+                    "cannot start the command: the sandbox's process limit "
+                    "is reached");
+    else if (e == ENOMEM)
+        reply_error(c, CSDK_E_QUOTA,
+                    "cannot start the command: the sandbox is out of memory "
+                    "(fork: %s)", strerror(e));
+    else
+        reply_error(c, CSDK_E_INTERNAL, "cannot start the command: fork: %s",
+                    strerror(e));
+}
+
+/*
+ * Free a job once its shepherd is reaped and its report pipe closed.  A
+ * caller still waiting then gets its answer: the shepherd ended without
+ * reporting the command's end, because the command could not be forked,
+ * or because the shepherd was killed (by the command, or by us at the
+ * timeout) -- its orphans are dead by now (reap() killed them), so the
+ * command was killed.
+ */
+static void job_maybe_free(job_t *j)
+{
+    if (!j->reaped || j->report_fd >= 0)
+        return;
+    if (j->conn && !j->exited) {
+        conn_t *c = j->conn;
+
+        if (j->fork_errno) {
+            reply_fork_failed(c, j->fork_errno, j->pids_limit);
+        } else {
+            proto_builder_t b;
+
+            proto_begin(&b, PROTO_REP_EXITED);
+            proto_add_i64(&b, PROTO_F_EXIT_CODE, 128 + SIGKILL);
+            proto_add_i64(&b, PROTO_F_SIGNAL, SIGKILL);
+            proto_add_u64(&b, PROTO_F_FLAGS,
+                          j->timed_out ? PROTO_EXITED_TIMED_OUT : 0);
+            proto_add_u64(&b, PROTO_F_DURATION_MS, mono_ms() - j->started_ms);
+            reply_send(c, &b);
+        }
+        conn_close(c);
+    }
+    if (j->conn)
+        j->conn->job = NULL;
+    drop((void **)ag.jobs, &ag.njobs, j);
+    free(j);
+}
+
+/* The job of a live (not yet reaped) shepherd: a reaped one's pid may
+ * already be another child's. */
+static job_t *job_by_shepherd(pid_t pid)
+{
+    for (size_t i = 0; i < ag.njobs; i++)
+        if (ag.jobs[i]->shepherd == pid && !ag.jobs[i]->reaped)
+            return ag.jobs[i];
+    return NULL;
+}
+
+/* The live job whose command has `pid`.  After the pid counter wraps, an
+ * old job that only waits for leftovers may carry the same number as a
+ * new command: the one whose command still runs wins. */
+static job_t *job_by_pid(pid_t pid)
+{
+    job_t *found = NULL;
+    for (size_t i = 0; i < ag.njobs; i++) {
+        job_t *j = ag.jobs[i];
+        if (j->pid != pid || j->reaped)
+            continue;
+        if (!j->exited)
+            return j;
+        found = j;
+    }
+    return found;
 }
 
 /* ------------------------------------------------------------------ */
@@ -324,6 +393,8 @@ static int exec_decode(const proto_frame_t *f, exec_req_t *r, char *err,
         return CSDK_E_INVALID_ARGUMENT;
     }
     r->background = (flags & PROTO_EXEC_BACKGROUND) != 0;
+    if (proto_get(f, PROTO_F_PIDS_LIMIT))
+        (void)proto_u64(f, PROTO_F_PIDS_LIMIT, &r->pids_limit);
     for (int i = 0; i < AGENT_NLIMITS; i++) {
         if (!proto_get(f, limit_keys[i]))
             continue;
@@ -372,14 +443,22 @@ static int handle_exec(conn_t *c, proto_frame_t *f)
         return 0;
     }
     j->background = req.background;
+    j->pids_limit = req.pids_limit;
+    j->started_ms = mono_ms();
+    if (req.timeout_ms && !req.background)
+        j->deadline_ms = req.timeout_ms > UINT64_MAX - j->started_ms -
+                                              AGENT_SHEPHERD_GRACE_MS
+                             ? 0
+                             : j->started_ms + req.timeout_ms +
+                                   AGENT_SHEPHERD_GRACE_MS;
     j->shepherd = shepherd_start(&req, &rfd);
     exec_req_free(&req);
     if (j->shepherd < 0) {
         int e = errno;
+        uint64_t pids = j->pids_limit;
         drop((void **)ag.jobs, &ag.njobs, j);
         free(j);
-        reply_error(c, CSDK_E_INTERNAL, "cannot start a command: fork: %s",
-                    strerror(e));
+        reply_fork_failed(c, e, pids);
         return 0;
     }
     j->report_fd = rfd;
@@ -521,20 +600,17 @@ static void job_report(job_t *j)
         if (n != (ssize_t)sizeof m) { /* EOF: the shepherd is gone */
             close(j->report_fd);
             j->report_fd = -1;
-            if (j->conn) {
-                conn_t *c = j->conn;
-                /* Its tree has lost its subreaper: the group is what
-                 * can still be named. */
-                if (!j->exited && j->pid > 0)
-                    kill(-j->pid, SIGKILL);
-                reply_error(c, CSDK_E_INTERNAL,
-                            "the command's supervisor ended before the command did");
-                conn_close(c);
-            }
+            /* Its tree has lost its subreaper: the group is what can be
+             * named at once; reap() kills the rest once the shepherd is
+             * reaped, and job_maybe_free answers the caller. */
+            if (!j->exited && j->pid > 0)
+                kill(-j->pid, SIGKILL);
             job_maybe_free(j);
             return;
         }
-        if (m.kind == SHEP_STARTED) {
+        if (m.kind == SHEP_FORK_FAILED) {
+            j->fork_errno = m.error ? m.error : EAGAIN;
+        } else if (m.kind == SHEP_STARTED) {
             proto_builder_t b;
             j->pid = m.pid;
             if (j->cancelled) { /* cancelled before it was even forked */
@@ -569,13 +645,37 @@ static void job_report(job_t *j)
     }
 }
 
+/* Kill every orphan of a dead shepherd (see tree_kill_orphans). */
+static void kill_orphans(void)
+{
+    pid_t keep[64] = {0}, *k = keep;
+    size_t n = 0;
+
+    if (!ag.is_init)
+        return; /* orphans are not reparented to us */
+    if (ag.njobs > sizeof keep / sizeof keep[0]) {
+        k = malloc(ag.njobs * sizeof *k);
+        if (!k)
+            return; /* the next scan tries again */
+    }
+    for (size_t i = 0; i < ag.njobs; i++)
+        if (!ag.jobs[i]->reaped)
+            k[n++] = ag.jobs[i]->shepherd;
+    tree_kill_orphans(k, n);
+    if (k != keep)
+        free(k);
+    ag.next_orphan_scan = mono_ms() + AGENT_ORPHAN_SCAN_MS;
+}
+
 /* SIGCHLD: reap everything.  As init, we inherit every orphan of the
- * sandbox whose tree had no living shepherd. */
+ * sandbox whose tree had no living shepherd: when a shepherd was killed,
+ * its orphans are killed before its caller hears about it.  (A shepherd
+ * that exits by itself has reaped its whole tree first.) */
 static void reap(void)
 {
     struct signalfd_siginfo si;
     pid_t p;
-    int st;
+    int st, shepherds = 0, killed = 0;
 
     while (read(ag.sig_fd, &si, sizeof si) > 0)
         ;
@@ -583,8 +683,35 @@ static void reap(void)
         job_t *j = job_by_shepherd(p);
         if (j) {
             j->reaped = 1;
-            job_maybe_free(j);
+            shepherds++;
+            killed |= WIFSIGNALED(st);
         }
+    }
+    if (!shepherds)
+        return;
+    if (killed)
+        kill_orphans();
+    /* Backwards: job_maybe_free moves the last job into the freed slot. */
+    for (size_t i = ag.njobs; i-- > 0;)
+        if (i < ag.njobs)
+            job_maybe_free(ag.jobs[i]);
+}
+
+/* A foreground command past its timeout whose shepherd has not reported
+ * (stopped, or stuck): kill the shepherd; reap() does the rest. */
+static void enforce_deadlines(uint64_t now)
+{
+    for (size_t i = 0; i < ag.njobs; i++) {
+        job_t *j = ag.jobs[i];
+        if (!j->deadline_ms || now < j->deadline_ms)
+            continue;
+        j->deadline_ms = 0;
+        if (j->exited || j->reaped)
+            continue;
+        logmsg("the shepherd of pid %ld did not end it at its timeout; "
+               "killing it", (long)j->pid);
+        j->timed_out = 1;
+        kill(j->shepherd, SIGKILL);
     }
 }
 
@@ -597,8 +724,11 @@ static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
     dprintf(2, "usage: csdk-local-agent --listen-fd N [--expires-ms MS]\n"
-               "  the init of a csdk local sandbox; started by the local "
-               "provider inside bubblewrap, not by hand\n");
+               "       csdk-local-agent --exec-as UID:GID [--stage DIR "
+               "[--expose NAME PATH]...] -- PROGRAM ARGS...\n"
+               "  the init of a csdk local sandbox, and the trampoline that "
+               "starts bubblewrap as an unprivileged user; started by the "
+               "local provider, not by hand\n");
     exit(2);
 }
 
@@ -731,10 +861,14 @@ int main(int argc, char **argv)
     struct { int kind; void *obj; } *ev = NULL;
     size_t cap = 0;
 
+    if (argc > 1 && !strcmp(argv[1], "--exec-as"))
+        execas_main(argc, argv);
     setup(argc, argv);
+    ag.next_orphan_scan = mono_ms() + AGENT_ORPHAN_SCAN_MS;
     for (;;) {
         size_t n = 0, need = 2 + ag.nconns + ag.njobs;
         int timeout = -1, rc;
+        uint64_t tick;
 
         if (need > cap) {
             void *np = realloc(pfd, need * sizeof *pfd);
@@ -782,6 +916,24 @@ int main(int argc, char **argv)
             left = ag.accept_paused_until > now ? ag.accept_paused_until - now : 0;
             if (timeout < 0 || left < (uint64_t)timeout)
                 timeout = (int)left;
+        }
+        /* The periodic orphan scan and the commands' deadlines. */
+        tick = mono_ms();
+        if (ag.is_init && tick >= ag.next_orphan_scan)
+            kill_orphans();
+        enforce_deadlines(tick);
+        {
+            uint64_t wake = ag.is_init ? ag.next_orphan_scan : UINT64_MAX;
+            for (size_t i = 0; i < ag.njobs; i++)
+                if (ag.jobs[i]->deadline_ms && ag.jobs[i]->deadline_ms < wake)
+                    wake = ag.jobs[i]->deadline_ms;
+            if (wake != UINT64_MAX) {
+                uint64_t left = wake > tick ? wake - tick : 0;
+                if (left > INT_MAX)
+                    left = INT_MAX;
+                if (timeout < 0 || left < (uint64_t)timeout)
+                    timeout = (int)left;
+            }
         }
 
         rc = poll(pfd, n, timeout);

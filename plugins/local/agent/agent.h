@@ -4,7 +4,10 @@
  *
  *   agent.c     arguments, the event loop, requests and replies
  *   shepherd.c  one supervising process per command: exec, timeout, reaping
- *   tree.c      finding and killing a command's whole process tree in /proc
+ *   tree.c      finding and killing a command's whole process tree in /proc,
+ *               and the orphans of dead shepherds
+ *   execas.c    --exec-as: the trampoline that starts bwrap as an
+ *               unprivileged user when the plugin runs as root
  *
  * The agent is single-threaded; every function here may assume it.
  *
@@ -42,19 +45,21 @@ typedef struct exec_req {
     int fds[3];          /* foreground: stdin, stdout, stderr; else -1 */
     int has_limit[AGENT_NLIMITS];
     uint64_t limit[AGENT_NLIMITS];
+    uint64_t pids_limit; /* the sandbox's process limit, for messages; 0: unknown */
 } exec_req_t;
 
 /* What a shepherd tells the agent, one fixed-size record per write (well
  * under PIPE_BUF, so each write is atomic and each read whole). */
 #define SHEP_STARTED 1
 #define SHEP_EXITED 2
+#define SHEP_FORK_FAILED 3 /* the command could not be forked; then exit */
 typedef struct shep_msg {
     uint32_t kind;
     int32_t pid;       /* STARTED: the command's pid in the sandbox */
     int32_t exit_code; /* EXITED: 0-255, 128+signal when killed */
     int32_t signal;    /* EXITED: the killing signal, or 0 */
     uint32_t flags;    /* EXITED: PROTO_EXITED_* */
-    uint32_t pad;
+    int32_t error;     /* FORK_FAILED: fork's errno */
     uint64_t duration_ms;
 } shep_msg_t;
 
@@ -79,7 +84,22 @@ pid_t shepherd_start(const exec_req_t *req, int *report_fd);
  */
 int tree_kill(pid_t root, pid_t pgid, int sig);
 
+/*
+ * For the agent as pid 1: SIGKILL every orphan of a dead shepherd with
+ * its descendants.  Every process the agent starts is a shepherd, and a
+ * shepherd is a subreaper, so a process whose parent is pid 1 and which
+ * is not one of the live shepherds `keep[0..n)` has lost its shepherd
+ * (the command killed it): it and everything below it go.  Repeated until
+ * a pass finds none, bounded like tree_kill.  Returns the number of
+ * processes signalled.
+ */
+int tree_kill_orphans(const pid_t *keep, size_t n);
+
 /* Close every fd >= 3 except those in keep[0..n) (which may hold -1). */
 void agent_close_fds_except(const int *keep, int n);
+
+/* csdk-local-agent --exec-as UID:GID ... -- PROGRAM ARGS (execas.c);
+ * never returns. */
+int execas_main(int argc, char **argv) __attribute__((noreturn));
 
 #endif

@@ -299,8 +299,10 @@ static void shepherd_main(const exec_req_t *req, int wfd)
     start = mono_ms();
     cmd = fork();
     if (cmd < 0) {
-        int e = errno;
-        dprintf(2, "csdk-local-agent: fork: %s\n", strerror(e));
+        /* Usually the sandbox's process limit: the agent says so. */
+        m.kind = SHEP_FORK_FAILED;
+        m.error = errno;
+        report(wfd, &m);
         _exit(126);
     }
     if (cmd == 0)

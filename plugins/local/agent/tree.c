@@ -7,6 +7,10 @@
  * it instead of to init; "descendant of the shepherd" in /proc therefore
  * names the whole tree, however it was built.
  *
+ * Until the command kills its shepherd: then the tree's orphans reparent
+ * to the agent (pid 1), where tree_kill_orphans finds them -- a process
+ * whose parent is pid 1 and which is not a live shepherd.
+ *
  * Copyright (c) csdk contributors.  MIT licence (see LICENSE).
  */
 #include "agent.h"
@@ -181,6 +185,75 @@ int tree_kill(pid_t root, pid_t pgid, int sig)
         if (n == 0 || sig != SIGKILL)
             break;
         /* Let the killed die (become zombies) before looking again. */
+        struct timespec ts = {0, pass < 10 ? 100000 : 2000000};
+        nanosleep(&ts, NULL);
+    }
+    free(t.v);
+    return total;
+}
+
+/* Is `pid` one of keep[0..n)? */
+static int kept(const pid_t *keep, size_t n, pid_t pid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (keep[i] == pid)
+            return 1;
+    return 0;
+}
+
+/* Does `e` hang below an orphan (a child of pid 1 that is not kept)?
+ * Memoised in `mark`; a chain whose link is missing from the snapshot
+ * (exited meanwhile: its children move to pid 1) waits for the next
+ * pass. */
+static int in_orphan_tree(proc_tab_t *t, proc_ent_t *e, const pid_t *keep,
+                          size_t n)
+{
+    proc_ent_t *cur = e;
+    int r = 0;
+    size_t steps = 0;
+
+    while (cur && steps++ <= t->n) {
+        if (cur->mark >= 0) {
+            r = cur->mark;
+            break;
+        }
+        if (cur->pid <= 1 || cur->ppid == 0)
+            break; /* the agent itself */
+        if (cur->ppid == 1) {
+            r = !kept(keep, n, cur->pid);
+            break;
+        }
+        cur = find(t, cur->ppid);
+    }
+    for (cur = e, steps = 0; cur && cur->mark < 0 && steps++ <= t->n;
+         cur = find(t, cur->ppid)) {
+        cur->mark = (signed char)r;
+        if (cur->ppid <= 1)
+            break;
+    }
+    return r;
+}
+
+int tree_kill_orphans(const pid_t *keep, size_t n)
+{
+    proc_tab_t t = {0};
+    int total = 0;
+
+    for (int pass = 0; pass < TREE_MAX_PASSES; pass++) {
+        int killed = 0;
+
+        if (snapshot(&t) < 0)
+            break;
+        for (size_t i = 0; i < t.n; i++) {
+            proc_ent_t *e = &t.v[i];
+            if (e->pid <= 1 || e->state == 'Z' || e->state == 'X')
+                continue;
+            if (in_orphan_tree(&t, e, keep, n) && kill(e->pid, SIGKILL) == 0)
+                killed++;
+        }
+        total += killed;
+        if (killed == 0)
+            break;
         struct timespec ts = {0, pass < 10 ? 100000 : 2000000};
         nanosleep(&ts, NULL);
     }
