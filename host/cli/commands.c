@@ -490,7 +490,10 @@ static int cmd_info(cli_t *cli, int argc, char **argv)
     return rc;
 }
 
-static int cmd_list(cli_t *cli, int argc, char **argv)
+/* `csdk list` and `csdk gc` (summary): opening the host lets every
+ * provider reap the state of expired and dead sandboxes (providers do it
+ * when they start), so gc is a list that reports only what is left. */
+static int list_sandboxes(cli_t *cli, int argc, char **argv, int summary)
 {
     static const cli_option_t spec[] = {
         {"provider", 'p', CLI_ARG, OPT_PROVIDER},
@@ -519,6 +522,12 @@ static int cmd_list(cli_t *cli, int argc, char **argv)
     st = csdk_list(cli->h, provider, &copts, &sbs, &n, &err);
     if (st != CSDK_OK) {
         rc = cli_fail(cli, st, &err, NULL);
+    } else if (summary && cli->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "live", json_integer((json_int_t)n));
+        rc = cli_print_json(cli, o);
+    } else if (summary) {
+        printf("%zu live sandbox%s left\n", n, n == 1 ? "" : "es");
     } else if (cli->json) {
         json_t *a = json_array(), *o = json_object();
 
@@ -555,48 +564,14 @@ static int cmd_list(cli_t *cli, int argc, char **argv)
     return rc;
 }
 
-/* `csdk gc`: opening the host lets every provider reap the state of
- * expired and dead sandboxes (providers do it when they start); listing
- * then shows, and counts, what is left alive. */
+static int cmd_list(cli_t *cli, int argc, char **argv)
+{
+    return list_sandboxes(cli, argc, argv, 0);
+}
+
 static int cmd_gc(cli_t *cli, int argc, char **argv)
 {
-    static const cli_option_t spec[] = {
-        {"provider", 'p', CLI_ARG, OPT_PROVIDER},
-        {NULL, 0, 0, 0},
-    };
-    cli_parsed_t p;
-    const char *provider = NULL;
-    csdk_call_opts_t copts = call_opts();
-    csdk_sandbox_t *sbs = NULL;
-    size_t n = 0;
-    csdk_error_t err;
-    csdk_status_t st;
-    int rc = begin(cli, argc, argv, spec, 0, &p);
-
-    if (rc >= 0)
-        return rc;
-    if ((rc = want_operands(cli, &p, 0, 0, "no arguments")) != 0)
-        return rc;
-    for (size_t i = 0; i < p.n_opts; i++)
-        provider = p.opts[i].value;
-    if ((rc = cli_open(cli)) != 0) {
-        cli_parsed_free(&p);
-        return rc;
-    }
-    memset(&err, 0, sizeof err);
-    st = csdk_list(cli->h, provider, &copts, &sbs, &n, &err);
-    if (st != CSDK_OK) {
-        rc = cli_fail(cli, st, &err, NULL);
-    } else if (cli->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "live", json_integer((json_int_t)n));
-        rc = cli_print_json(cli, o);
-    } else {
-        printf("%zu live sandbox%s left\n", n, n == 1 ? "" : "es");
-    }
-    csdk_sandbox_list_free(sbs, n);
-    cli_parsed_free(&p);
-    return rc;
+    return list_sandboxes(cli, argc, argv, 1);
 }
 
 static int cmd_destroy(cli_t *cli, int argc, char **argv)

@@ -83,4 +83,10 @@ err_empty
 expect 0 csdk destroy "$id"
 expect 66 csdk info "$id"
 expect 0 csdk destroy "$named"
+
+# gc counts what is left alive (here: nothing).
+expect 0 csdk gc
+out_is "0 live sandboxes left"
+expect 0 csdk --json gc
+json_check 'd["live"] == 0'
 exit 0
