@@ -14,7 +14,11 @@
  *     RLIMIT_CPU for CPU; nothing can limit the number of processes.
  *
  * The sandbox's init is moved into its cgroups while bwrap holds it on
- * the block fd, so every process of the sandbox starts inside them.
+ * the block fd, so every process of the sandbox starts inside them.  As
+ * root with cgroup v1, the cgroups are made before bwrap starts
+ * (lc_limits_prepare) and the trampoline moves itself into them
+ * (`--cgroup-tasks`, writing 0 to `tasks`: no threadgroup lock, unlike
+ * moving another process), so bwrap and all it starts are born inside.
  * Nothing here fails a create: what cannot be enforced is recorded as
  * such and `info` says so.
  *
@@ -407,6 +411,10 @@ static int lc_v1_limit(const char *cg, const char *controller,
     return lc_cg_write(cg, "cpu.cfs_quota_us", buf);
 }
 
+/* Make ROOT_OF_HIERARCHY/csdk-local/ID (else OWN_CGROUP/csdk-local/ID) for
+ * `controller` with its limit and record it in sb->cgroups.  With `pid`
+ * > 0, also move that process in (a candidate refusing it is skipped);
+ * with `pid` <= 0 the trampoline moves itself in (lc_limits_prepare). */
 static int lc_v1_apply_one(lc_sandbox_t *sb, const char *controller,
                            pid_t pid)
 {
@@ -433,7 +441,7 @@ static int lc_v1_apply_one(lc_sandbox_t *sb, const char *controller,
             free(cg);
             cg = NULL;
         } else if (lc_v1_limit(cg, controller, &sb->lim) != 0 ||
-                   lc_cg_write(cg, "cgroup.procs", pidbuf) != 0) {
+                   (pid > 0 && lc_cg_write(cg, "cgroup.procs", pidbuf) != 0)) {
             (void)rmdir(cg);
             free(cg);
             cg = NULL;
@@ -458,12 +466,44 @@ static int lc_v1_apply_one(lc_sandbox_t *sb, const char *controller,
 /* Entry points                                                        */
 /* ------------------------------------------------------------------ */
 
+void lc_limits_prepare(lc_state_t *st, lc_sandbox_t *sb)
+{
+    const char *want[3];
+    size_t n_want;
+    int v1 = 0;
+
+    (void)st;
+    memset(&sb->enf, 0, sizeof sb->enf);
+    sb->cg_v1_early = 0;
+    lc_wanted(&sb->lim, want, &n_want);
+    /* A controller bound to a v1 hierarchy is in no cgroup2 tree, so
+     * lc_v2_try, which needs every wanted one, would fail anyway. */
+    for (size_t i = 0; i < n_want && !v1; i++) {
+        char *m = lc_cg_mount(want[i]);
+
+        v1 = m != NULL;
+        free(m);
+    }
+    if (!v1)
+        return; /* cgroup v2 or none: all done by lc_limits_apply */
+    sb->cg_v1_early = 1;
+    if (sb->lim.memory_mb && lc_v1_apply_one(sb, "memory", 0) == 0)
+        sb->enf.memory = LC_ENF_CGROUP1;
+    if (sb->lim.pids && lc_v1_apply_one(sb, "pids", 0) == 0)
+        sb->enf.pids = LC_ENF_CGROUP1;
+    if (sb->lim.millicpus && lc_v1_apply_one(sb, "cpu", 0) == 0)
+        sb->enf.cpus = LC_ENF_CGROUP1;
+}
+
 void lc_limits_apply(lc_state_t *st, lc_sandbox_t *sb, pid_t pid)
 {
-    memset(&sb->enf, 0, sizeof sb->enf);
+    if (!sb->cg_v1_early)
+        memset(&sb->enf, 0, sizeof sb->enf);
     if (!sb->lim.memory_mb && !sb->lim.pids && !sb->lim.millicpus)
         return;
-    if (lc_v2_apply(sb, pid) != 0) {
+    /* After lc_limits_prepare, the trampoline put bwrap, and so `pid`,
+     * into the v1 cgroups already: nothing to move. */
+    if (!sb->cg_v1_early && lc_v2_apply(sb, pid) != 0) {
         if (sb->lim.memory_mb && lc_v1_apply_one(sb, "memory", pid) == 0)
             sb->enf.memory = LC_ENF_CGROUP1;
         if (sb->lim.pids && lc_v1_apply_one(sb, "pids", pid) == 0)

@@ -131,6 +131,9 @@ typedef struct lc_sandbox {
     lc_pairs_t env;     /* the environment of every command */
     lc_pairs_t meta;    /* user metadata */
     lc_pairs_t cgroups; /* controller -> cgroup directory to remove */
+    /* Not saved: the v1 cgroups were made before bwrap started and the
+     * trampoline moves itself in (lc_limits_prepare). */
+    int cg_v1_early;
     int64_t bwrap_pid;  /* the bwrap monitor, 0 before it started */
     uint64_t bwrap_start; /* its start time (/proc/PID/stat field 22) */
     char *boot_id;
@@ -289,6 +292,11 @@ csdk_status_t lc_spawn_sandbox(lc_state_t *st, csdk_call_t *call,
  * `pid` into them.  What cannot be done by cgroups falls back to rlimits
  * (memory, cpus) or none (pids).  Never fails the create. */
 void lc_limits_apply(lc_state_t *st, lc_sandbox_t *sb, pid_t pid);
+/* As root (the trampoline starts bwrap), before it starts: when the
+ * limits go to cgroup v1, make sb's cgroups with their limits (recorded
+ * in sb->cgroups and sb->enf) for the trampoline to enter with
+ * --cgroup-tasks; lc_limits_apply then moves nothing. */
+void lc_limits_prepare(lc_state_t *st, lc_sandbox_t *sb);
 /* Kill what is left in sb's cgroups and remove them. */
 void lc_limits_remove(lc_state_t *st, const lc_sandbox_t *sb);
 /* "cgroup1:512MiB" etc. for info; malloc'd. */

@@ -15,7 +15,8 @@
  * NAME PATH... -- bwrap ARGS` (agent/execas.c): it binds the sandbox's
  * directories under a tmpfs on DIR in a mount namespace of its own, drops
  * to the run_as user for good and execs bwrap, whose sources are then the
- * staged paths.
+ * staged paths.  With cgroup v1 limits it first enters the sandbox's
+ * cgroups, made beforehand (`--cgroup-tasks DIR`, lc_limits_prepare).
  *
  * Copyright (c) csdk contributors.  MIT licence (see LICENSE).
  */
@@ -597,6 +598,10 @@ static void lc_build_trampoline(lc_argv_t *a, const lc_sandbox_t *sb,
     }
     lc_args(a, "--expose", "etc", etc);
     lc_args(a, "--expose", "agent", agent);
+    /* The v1 cgroups of lc_limits_prepare, which it enters itself. */
+    for (size_t i = 0; sb->cg_v1_early && i < sb->cgroups.n; i++)
+        if (strcmp(sb->cgroups.v[i].key, "unified") != 0)
+            lc_args(a, "--cgroup-tasks", sb->cgroups.v[i].value, NULL);
     lc_arg(a, "--");
 }
 
@@ -777,8 +782,12 @@ csdk_status_t lc_spawn_sandbox(lc_state_t *st, csdk_call_t *call,
         free(bwrap);
         return st->host->error(call, CSDK_E_NOMEM, "out of memory");
     }
-    if (sb->run_as)
+    if (sb->run_as) {
+        /* cgroup v1: made now, entered by the trampoline (a failed create
+         * removes them: lc_sandbox_destroy). */
+        lc_limits_prepare(st, sb);
         lc_build_trampoline(&a, sb, stage, etc, conf->agent);
+    }
     lc_build_argv(&a, sb, &src, bwrap ? bwrap : conf->bwrap,
                   lc_bwrap_features(st, bwrap ? bwrap : conf->bwrap));
     lc_sources_free(&src);
@@ -839,7 +848,8 @@ csdk_status_t lc_spawn_sandbox(lc_state_t *st, csdk_call_t *call,
         goto out;
     }
     /* bwrap's child waits on the block fd: no instruction of the agent
-     * has run, and whatever it starts inherits these cgroups. */
+     * has run, and whatever it starts inherits these cgroups.  (cgroup v1
+     * as root: it is in them already, from the trampoline.) */
     lc_limits_apply(st, sb, child);
     if (write(block[1], "x", 1) != 1) {
         rc = lc_bwrap_failed(st, call, sb, pid, conf->bwrap);

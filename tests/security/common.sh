@@ -184,7 +184,10 @@ sandbox_pids() {
     local cg ap ns p
     cg=$(meta_get "$1" cgroup.pids)
     if [ -n "$cg" ] && [ -r "$cg/cgroup.procs" ]; then
-        cat "$cg/cgroup.procs"
+        # As root the bwrap monitor joins the cgroups too (it starts in
+        # them): it is csdk's supervisor outside the sandbox, not one of
+        # the sandbox's processes.
+        grep -vx "$(meta_get "$1" bwrap_pid)" "$cg/cgroup.procs" || true
         return
     fi
     ap=$(agent_host_pid "$1") || return 0

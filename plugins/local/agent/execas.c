@@ -3,7 +3,7 @@
  * bubblewrap as an unprivileged host user when the plugin runs as root.
  *
  *   csdk-local-agent --exec-as UID:GID [--stage DIR [--expose NAME PATH]...]
- *                    -- PROGRAM ARGS...
+ *                    [--cgroup-tasks DIR]... -- PROGRAM ARGS...
  *
  * Run by bwrap as root, the sandbox's user (uid 1000 inside) would be
  * host uid 0: sandboxed code could write the host's /proc/sys, read
@@ -12,6 +12,11 @@
  * program instead, which, still as root:
  *
  *  1. opens PROGRAM;
+ *  1b. with --cgroup-tasks: moves itself into each cgroup v1 directory DIR
+ *     by writing "0" to DIR/tasks.  One thread moving itself takes no
+ *     threadgroup lock (the plugin writing another pid to cgroup.procs
+ *     waits for an RCU grace period), and bwrap and all it starts are
+ *     born in the sandbox's cgroups;
  *  2. with --stage: unshares a mount namespace of its own (its mounts
  *     propagate nowhere), opens every PATH there (a bind's source must be
  *     in the caller's namespace), mounts a small tmpfs over DIR (a
@@ -51,6 +56,7 @@
 #include <unistd.h>
 
 #define EXECAS_MAX_EXPOSE 16
+#define EXECAS_MAX_CGROUPS 8
 
 extern char **environ;
 
@@ -147,6 +153,28 @@ static void drop_privileges(uid_t uid, gid_t gid)
         die("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 }
 
+/* Move this (single-threaded) process into the cgroup v1 directory
+ * `dir`: "0" to its tasks file means the writer itself. */
+static void enter_cgroup(const char *dir)
+{
+    char path[PATH_MAX];
+    int fd;
+
+    if ((size_t)snprintf(path, sizeof path, "%s/tasks", dir) >= sizeof path)
+        die("--cgroup-tasks %s: path too long", dir);
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        die("cannot enter cgroup %s: %s", dir, strerror(errno));
+    if (write(fd, "0", 1) != 1) {
+        int e = errno;
+
+        close(fd);
+        die("cannot enter cgroup %s: %s", dir, strerror(e));
+    }
+    if (close(fd) != 0)
+        die("cannot enter cgroup %s: %s", dir, strerror(errno));
+}
+
 /* Mount a tmpfs over `dir` in a mount namespace of our own and bind each
  * PATH onto dir/NAME. */
 static void stage(const char *dir, char *const *names, char *const *paths,
@@ -195,9 +223,10 @@ static void stage(const char *dir, char *const *names, char *const *paths,
 int execas_main(int argc, char **argv)
 {
     char *names[EXECAS_MAX_EXPOSE], *paths[EXECAS_MAX_EXPOSE];
+    const char *cgroups[EXECAS_MAX_CGROUPS];
     const char *dir = NULL, *end;
     unsigned long uid, gid;
-    int n = 0, i = 2, prog;
+    int n = 0, n_cg = 0, i = 2, prog;
 
     if (argc < 3 || parse_id(argv[2], &end, &uid) < 0 || *end != ':' ||
         parse_id(end + 1, &end, &gid) < 0 || *end)
@@ -213,6 +242,13 @@ int execas_main(int argc, char **argv)
             dir = argv[++i];
             if (dir[0] != '/' || !strcmp(dir, "/"))
                 die("--stage %s: not an absolute path below /", dir);
+        } else if (!strcmp(argv[i], "--cgroup-tasks") && i + 1 < argc) {
+            if (n_cg == EXECAS_MAX_CGROUPS)
+                die("more than %d --cgroup-tasks", EXECAS_MAX_CGROUPS);
+            cgroups[n_cg] = argv[++i];
+            if (cgroups[n_cg][0] != '/')
+                die("--cgroup-tasks %s: not an absolute path", cgroups[n_cg]);
+            n_cg++;
         } else if (!strcmp(argv[i], "--expose") && i + 2 < argc) {
             if (n == EXECAS_MAX_EXPOSE)
                 die("more than %d --expose", EXECAS_MAX_EXPOSE);
@@ -234,6 +270,8 @@ int execas_main(int argc, char **argv)
     if (prog < 0)
         die("%s: %s", argv[i + 1], strerror(errno));
 
+    for (int c = 0; c < n_cg; c++)
+        enter_cgroup(cgroups[c]);
     if (dir)
         stage(dir, names, paths, n);
     drop_privileges((uid_t)uid, (gid_t)gid);
