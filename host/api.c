@@ -354,9 +354,7 @@ static const csdk_create_opts_t *native_template(const struct csdk_instance *in,
         !o->template_id || strncmp(o->template_id, in->name, n) != 0 ||
         o->template_id[n] != ':')
         return o;
-    memset(copy, 0, sizeof *copy);
-    memcpy(copy, o, o->struct_size < sizeof *copy ? o->struct_size
-                                                  : sizeof *copy);
+    csdk_opts_read(copy, sizeof *copy, o);
     copy->template_id = o->template_id + n + 1;
     return copy;
 }

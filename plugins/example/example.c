@@ -137,67 +137,32 @@ static csdk_status_t ex_report(ex_state_t *st, csdk_call_t *call,
 }
 
 /*
- * Read the caller's options into a full-size, zeroed copy.  The caller may
- * have been compiled against an older header with a smaller struct, so
- * each field is read only when CSDK_HAS_FIELD says the caller's struct has
- * it; fields it lacks stay zero, which every option treats as "default".
+ * Read the caller's options into a full-size copy.  The caller may have
+ * been compiled against an older header with a smaller struct:
+ * csdk_opts_read copies only what the caller's struct_size covers, and the
+ * fields it lacks stay zero, which every option treats as "default".
  * After this, the rest of the plugin reads the copy without any checks.
  */
 static void ex_create_opts_read(const csdk_create_opts_t *in,
                                 csdk_create_opts_t *out)
 {
-    memset(out, 0, sizeof *out);
-    out->struct_size = (uint32_t)sizeof *out;
-    if (in == NULL)
-        return;
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, flags))
-        out->flags = in->flags;
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, runtime))
-        out->runtime = in->runtime;
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, template_id))
-        out->template_id = in->template_id;
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, timeout_ms))
-        out->timeout_ms = in->timeout_ms;
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, n_env)) {
-        out->env = in->env;
-        out->n_env = in->env != NULL ? in->n_env : 0;
-    }
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, n_metadata)) {
-        out->metadata = in->metadata;
-        out->n_metadata = in->metadata != NULL ? in->n_metadata : 0;
-    }
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, n_extra)) {
-        out->extra = in->extra;
-        out->n_extra = in->extra != NULL ? in->n_extra : 0;
-    }
+    csdk_opts_read(out, sizeof *out, in);
+    /* A count without its array is no entries. */
+    if (out->env == NULL)
+        out->n_env = 0;
+    if (out->metadata == NULL)
+        out->n_metadata = 0;
+    if (out->extra == NULL)
+        out->n_extra = 0;
 }
 
 static void ex_run_opts_read(const csdk_run_opts_t *in, csdk_run_opts_t *out)
 {
-    memset(out, 0, sizeof *out);
-    out->struct_size = (uint32_t)sizeof *out;
-    if (in == NULL)
-        return;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, flags))
-        out->flags = in->flags;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, argv))
-        out->argv = in->argv;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, shell))
-        out->shell = in->shell;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, cwd))
-        out->cwd = in->cwd;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, n_env)) {
-        out->env = in->env;
-        out->n_env = in->env != NULL ? in->n_env : 0;
-    }
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, stdin_len)) {
-        out->stdin_data = in->stdin_data;
-        out->stdin_len = in->stdin_data != NULL ? in->stdin_len : 0;
-    }
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, timeout_ms))
-        out->timeout_ms = in->timeout_ms;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, max_output))
-        out->max_output = in->max_output;
+    csdk_opts_read(out, sizeof *out, in);
+    if (out->env == NULL)
+        out->n_env = 0;
+    if (out->stdin_data == NULL)
+        out->stdin_len = 0;
 }
 
 /* ------------------------------------------------------------------ */

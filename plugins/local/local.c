@@ -530,60 +530,23 @@ static csdk_status_t lc_conf_defaults(const csdk_host_t *h, csdk_call_t *call,
 static void lc_create_opts_read(const csdk_create_opts_t *in,
                                 csdk_create_opts_t *out)
 {
-    memset(out, 0, sizeof *out);
-    out->struct_size = (uint32_t)sizeof *out;
-    if (in == NULL)
-        return;
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, flags))
-        out->flags = in->flags;
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, runtime))
-        out->runtime = in->runtime;
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, template_id))
-        out->template_id = in->template_id;
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, timeout_ms))
-        out->timeout_ms = in->timeout_ms;
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, n_env) && in->env != NULL) {
-        out->env = in->env;
-        out->n_env = in->n_env;
-    }
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, n_metadata) &&
-        in->metadata != NULL) {
-        out->metadata = in->metadata;
-        out->n_metadata = in->n_metadata;
-    }
-    if (CSDK_HAS_FIELD(csdk_create_opts_t, in, n_extra) && in->extra != NULL) {
-        out->extra = in->extra;
-        out->n_extra = in->n_extra;
-    }
+    csdk_opts_read(out, sizeof *out, in);
+    /* A count without its array is no entries. */
+    if (out->env == NULL)
+        out->n_env = 0;
+    if (out->metadata == NULL)
+        out->n_metadata = 0;
+    if (out->extra == NULL)
+        out->n_extra = 0;
 }
 
 static void lc_run_opts_read(const csdk_run_opts_t *in, csdk_run_opts_t *out)
 {
-    memset(out, 0, sizeof *out);
-    out->struct_size = (uint32_t)sizeof *out;
-    if (in == NULL)
-        return;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, flags))
-        out->flags = in->flags;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, argv))
-        out->argv = in->argv;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, shell))
-        out->shell = in->shell;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, cwd))
-        out->cwd = in->cwd;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, n_env) && in->env != NULL) {
-        out->env = in->env;
-        out->n_env = in->n_env;
-    }
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, stdin_len) &&
-        in->stdin_data != NULL) {
-        out->stdin_data = in->stdin_data;
-        out->stdin_len = in->stdin_len;
-    }
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, timeout_ms))
-        out->timeout_ms = in->timeout_ms;
-    if (CSDK_HAS_FIELD(csdk_run_opts_t, in, max_output))
-        out->max_output = in->max_output;
+    csdk_opts_read(out, sizeof *out, in);
+    if (out->env == NULL)
+        out->n_env = 0;
+    if (out->stdin_data == NULL)
+        out->stdin_len = 0;
 }
 
 /* The settings of one create: the instance's, then the create options. */

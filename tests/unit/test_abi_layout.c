@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include <csdk/csdk.h>
@@ -143,6 +144,39 @@ static void test_has_field(void **s)
     assert_true(CSDK_HAS_FIELD(csdk_run_opts_t, &o, max_output));
 }
 
+/* csdk_opts_read: an older caller's missing fields read as zero, a newer
+ * caller's extra fields are dropped, NULL is all zero. */
+static void test_opts_read(void **s)
+{
+    struct newer {
+        csdk_run_opts_t o;
+        uint64_t future;
+    } big;
+    csdk_run_opts_t old, out;
+    const char *argv[] = {"true", NULL};
+
+    memset(&old, 0xff, sizeof old);
+    old.struct_size = offsetof(csdk_run_opts_t, timeout_ms);
+    old.argv = argv;
+    csdk_opts_read(&out, sizeof out, &old);
+    assert_int_equal(out.struct_size, sizeof out);
+    assert_ptr_equal(out.argv, argv);
+    assert_int_equal(out.timeout_ms, 0);
+    assert_int_equal(out.max_output, 0);
+
+    memset(&big, 0, sizeof big);
+    big.o.struct_size = sizeof big;
+    big.o.timeout_ms = 5;
+    big.future = 7;
+    csdk_opts_read(&out, sizeof out, &big);
+    assert_int_equal(out.struct_size, sizeof out);
+    assert_int_equal(out.timeout_ms, 5);
+
+    csdk_opts_read(&out, sizeof out, NULL);
+    assert_int_equal(out.struct_size, sizeof out);
+    assert_null(out.argv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_constants),
         cmocka_unit_test(test_has_field),
+        cmocka_unit_test(test_opts_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

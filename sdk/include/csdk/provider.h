@@ -48,6 +48,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h> /* csdk_opts_read */
 
 #ifdef __cplusplus
 extern "C" {
@@ -191,6 +192,26 @@ typedef struct csdk_kv {
  */
 #define CSDK_HAS_FIELD(type, p, field)                                    \
     ((p)->struct_size >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+/*
+ * Read a caller's options struct into a full-size copy of this header's
+ * version: fields the caller's (older, smaller) struct lacks become zero,
+ * a newer caller's extra fields are dropped, and dst->struct_size is set
+ * to dst_size.  Afterwards every field of *dst can be read without
+ * CSDK_HAS_FIELD.  `src` may be NULL (all zero).  Both structs must start
+ * with uint32_t struct_size, as every csdk options struct does.
+ */
+static inline void csdk_opts_read(void *dst, size_t dst_size, const void *src)
+{
+    uint32_t n = 0, size32 = (uint32_t)dst_size;
+
+    memset(dst, 0, dst_size);
+    if (src != NULL) {
+        memcpy(&n, src, sizeof n);
+        memcpy(dst, src, n < dst_size ? n : dst_size);
+    }
+    memcpy(dst, &size32, sizeof size32);
+}
 
 /* Bits of csdk_create_opts_t.flags. */
 #define CSDK_CREATE_NETWORK 0x1u /* give the sandbox network access */
