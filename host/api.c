@@ -5,8 +5,11 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "dispatch.h"
 #include "loader.h"
@@ -75,6 +78,17 @@ static char *config_search(int *fail)
     return NULL;
 }
 
+/* libcurl's global state must be set up once per process, before any
+ * thread uses it and before a plugin that links libcurl is loaded (its
+ * init is not thread-safe).  Plugins never call curl_global_init. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_OK;
+
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static csdk_status_t open_common(const char *path, const char *text,
                                  const char *origin,
                                  const csdk_open_opts_t *opts, csdk_t **out,
@@ -86,6 +100,10 @@ static csdk_status_t open_common(const char *path, const char *text,
     csdk_status_t rc;
 
     *out = NULL;
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK)
+        return error_set(err, CSDK_E_INTERNAL, "libcurl failed to "
+                         "initialise: %s", curl_easy_strerror(curl_init_rc));
     h = calloc(1, sizeof *h);
     if (!h)
         return error_set(err, CSDK_E_NOMEM, "out of memory");
