@@ -1,0 +1,730 @@
+/* Commands and code in a container through the exec API.
+ *
+ * The Engine API has no "kill exec", so every exec carries a random
+ * marker in its environment (CSDK_EXEC_ID); a timeout, a deadline, a
+ * cancellation or an output cap runs a second exec, a fixed script that
+ * finds the marked processes through /proc and kills them with all their
+ * descendants.  The caller's argv runs under a fixed wrapper script that
+ * redirects standard input (a file uploaded first) and removes run_code's
+ * file, then execs it.  Nothing of the caller's is ever spliced into
+ * shell text: argv, paths and files are separate arguments.  The kill
+ * script, the wrapper and the keep-alive need /bin/sh in the image. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "demux.h"
+#include "docker.h"
+#include "reply.h"
+
+/* $1 a file to read standard input from (then removed) or "", $2 a file
+ * to remove at the end or "", then the command. */
+static const char wrap_script[] =
+    "if [ -n \"$1\" ]; then exec <\"$1\"; rm -f \"$1\"; fi; "
+    "c=$2; shift 2; [ -n \"$c\" ] || exec \"$@\"; "
+    "\"$@\"; s=$?; rm -f \"$c\"; exit $s";
+
+/* Background: $1 log file, then the command; prints the pid. */
+static const char bg_script[] =
+    "l=$1; shift; \"$@\" </dev/null >\"$l\" 2>&1 & echo $!";
+
+/* $1 the marker.  Stops every process whose environment holds
+ * CSDK_EXEC_ID=$1, then every process whose parent, group or session is
+ * one already found, until no new one turns up, and kills them all: a
+ * tree that forks while it is walked cannot slip out, and double-forked
+ * children keep their group or session even if they clear their
+ * environment. */
+static const char kill_script[] =
+    "m=CSDK_EXEC_ID=$1; all=' '; "
+    "for e in /proc/[0-9]*/environ; do "
+    "q=${e#/proc/}; q=${q%/environ}; [ \"$q\" = $$ ] && continue; "
+    "if grep -q \"$m\" \"$e\" 2>/dev/null; then "
+    "kill -STOP \"$q\" 2>/dev/null; all=\"$all$q \"; fi; done; "
+    "[ \"$all\" = ' ' ] && exit 0; more=1; "
+    "while [ $more = 1 ]; do more=0; "
+    "for s in /proc/[0-9]*/stat; do "
+    "read -r l <\"$s\" 2>/dev/null || continue; "
+    "q=${l%% *}; set -- ${l##*) }; "
+    "case \"$all\" in *\" $q \"*) continue;; esac; "
+    "case \"$all\" in *\" $2 \"*|*\" $3 \"*|*\" $4 \"*) "
+    "all=\"$all$q \"; kill -STOP \"$q\" 2>/dev/null; more=1;; esac; "
+    "done; done; kill -KILL $all 2>/dev/null; exit 0";
+
+/* How one exec is run and where its output goes. */
+typedef struct dk_exec {
+    const char *const *argv;
+    const csdk_kv_t *env;
+    size_t n_env;
+    const char *cwd;
+    const void *stdin_data;
+    size_t stdin_len;
+    uint64_t timeout_ms;      /* 0: none */
+    uint64_t max_output;      /* per stream; 0: none */
+    const char *remove_after; /* a file the wrapper removes, or NULL */
+    dk_buf_t *out, *err;      /* collect here instead of host->write */
+} dk_exec_t;
+
+typedef struct dk_exec_result {
+    int64_t exit_code;
+    int64_t duration_ms;
+    uint32_t flags;
+} dk_exec_result_t;
+
+/* The body callback's state during exec start. */
+typedef struct sink {
+    dk_state_t *st;
+    csdk_call_t *call;
+    const dk_exec_t *ex;
+    dk_demux_t demux;
+    uint64_t sent[3];
+    int truncated;
+    int cancelled; /* host->write asked to stop */
+    int bad_frame;
+} sink_t;
+
+#define SINK_STOP 1000 /* not a csdk status: "stop reading" */
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int on_frame(void *arg, int stream, const void *data, size_t n)
+{
+    sink_t *s = arg;
+    const dk_exec_t *ex = s->ex;
+    uint64_t cap = ex->max_output;
+
+    if (cap && s->sent[stream] + n > cap) {
+        n = (size_t)(cap - s->sent[stream]);
+        s->truncated = 1;
+    }
+    if (n) {
+        s->sent[stream] += n;
+        if (ex->out || ex->err) {
+            dk_buf_t *b = stream == 2 ? ex->err : ex->out;
+            if (b)
+                dk_buf_add(b, data, n);
+        } else if (s->st->host->write(s->call, stream == 2
+                                                   ? CSDK_STREAM_STDERR
+                                                   : CSDK_STREAM_STDOUT,
+                                      data, n)) {
+            s->cancelled = 1;
+            return SINK_STOP;
+        }
+    }
+    return s->truncated ? SINK_STOP : 0;
+}
+
+static int on_body(void *arg, const void *data, size_t n)
+{
+    sink_t *s = arg;
+    int rc = dk_demux_feed(&s->demux, data, n, on_frame, s);
+
+    if (rc == -1) {
+        s->bad_frame = 1;
+        return SINK_STOP;
+    }
+    return rc;
+}
+
+static json_t *env_array(const dk_exec_t *ex, const char *marker)
+{
+    json_t *a = json_array();
+
+    if (a && marker) {
+        char *kv = dk_printf("CSDK_EXEC_ID=%s", marker);
+        if (!kv || json_array_append_new(a, json_string(kv))) {
+            free(kv);
+            json_decref(a);
+            return NULL;
+        }
+        free(kv);
+    }
+    for (size_t i = 0; a && i < ex->n_env; i++) {
+        char *kv = dk_printf("%s=%s", ex->env[i].key, ex->env[i].value);
+        if (!kv || json_array_append_new(a, json_string(kv))) {
+            free(kv);
+            json_decref(a);
+            return NULL;
+        }
+        free(kv);
+    }
+    return a;
+}
+
+static csdk_status_t exec_create(dk_state_t *st, csdk_call_t *call,
+                                 const char *id, json_t *cmd,
+                                 const dk_exec_t *ex, const char *marker,
+                                 char **exec_id)
+{
+    json_t *body, *reply = NULL;
+    char *path, what[96];
+    const char *eid;
+    csdk_status_t rc;
+
+    *exec_id = NULL;
+    body = json_pack("{s:b,s:b,s:b,s:o,s:o}", "AttachStdout", 1,
+                     "AttachStderr", 1, "Tty", 0, "Cmd", cmd,
+                     "Env", env_array(ex, marker));
+    if (!body)
+        return st->host->error(call, CSDK_E_NOMEM, "out of memory");
+    if (ex->cwd && json_object_set_new(body, "WorkingDir",
+                                       json_string(ex->cwd))) {
+        json_decref(body);
+        return st->host->error(call, CSDK_E_INVALID_ARGUMENT,
+                               "cwd is not valid UTF-8");
+    }
+    if (!(path = dk_printf("/containers/%s/exec", id))) {
+        json_decref(body);
+        return st->host->error(call, CSDK_E_NOMEM, "out of memory");
+    }
+    snprintf(what, sizeof what, "sandbox %.64s", id);
+    rc = dk_json(st, call, "POST", path, body, &reply, what, "404,409",
+                 NULL);
+    free(path);
+    json_decref(body);
+    if (rc == CSDK_E_NOT_FOUND)
+        return st->host->error(call, rc, "no sandbox %s", id);
+    if (rc == CSDK_E_CONFLICT) {
+        json_t *j = NULL;
+        /* dk_inspect reports an expired sandbox as gone (and removes it). */
+        if ((rc = dk_inspect(st, call, id, &j)) != CSDK_OK)
+            return rc;
+        json_decref(j);
+        return st->host->error(call, CSDK_E_CONFLICT, "sandbox %s is not "
+                               "running; create a new one", id);
+    }
+    if (rc != CSDK_OK)
+        return rc;
+    eid = json_string_value(json_object_get(reply, "Id"));
+    if (!eid || strspn(eid, "0123456789abcdef") != strlen(eid) || !*eid) {
+        json_decref(reply);
+        return st->host->error(call, CSDK_E_PROTOCOL, "%s: exec create "
+                               "answered without an exec id", what);
+    }
+    *exec_id = strdup(eid);
+    json_decref(reply);
+    return *exec_id ? CSDK_OK
+                    : st->host->error(call, CSDK_E_NOMEM, "out of memory");
+}
+
+/* Exit code of a finished exec; waits briefly for the engine to notice
+ * the process ended after its output closed. */
+static csdk_status_t exec_exit(dk_state_t *st, csdk_call_t *call,
+                               const char *eid, int64_t *code)
+{
+    char *path = dk_printf("/exec/%s/json", eid);
+    csdk_status_t rc = CSDK_OK;
+
+    if (!path)
+        return st->host->error(call, CSDK_E_NOMEM, "out of memory");
+    for (int i = 0; i < 50; i++) {
+        json_t *j = NULL;
+        int running = 0;
+        rc = dk_json(st, call, "GET", path, NULL, &j, "exec inspect", NULL,
+                     NULL);
+        if (rc != CSDK_OK)
+            break;
+        if (dk_parse_exec_state(j, &running, code)) {
+            json_decref(j);
+            rc = st->host->error(call, CSDK_E_PROTOCOL, "exec inspect "
+                                 "answered without a Running field");
+            break;
+        }
+        if (!running && *code >= 0) {
+            json_decref(j);
+            break;
+        }
+        json_decref(j);
+        usleep(i < 10 ? 2000 : 20000);
+        if (i == 49)
+            *code = -1;
+    }
+    free(path);
+    return rc;
+}
+
+/* Kills the wrapper's tree (after a timeout, deadline, cancel or cap).
+ * Runs with a fresh short budget even when the call's deadline passed:
+ * a command must not outlive its call. */
+static void kill_tree(dk_state_t *st, csdk_call_t *call, const char *id,
+                      const char *marker)
+{
+    const char *argv[] = {"/bin/sh", "-c", kill_script, "csdk-kill", marker,
+                          NULL};
+    json_t *cmd = json_array();
+    dk_exec_t ex;
+    char *eid = NULL;
+    csdk_http_req_t req;
+    csdk_http_resp_t resp;
+    char err[256];
+    static const char *const hdr[] = {"Content-Type: application/json",
+                                      NULL};
+    static const char start[] = "{\"Detach\":false,\"Tty\":false}";
+
+    for (const char *const *a = argv; cmd && *a; a++)
+        json_array_append_new(cmd, json_string(*a));
+    memset(&ex, 0, sizeof ex);
+    /* exec_create goes through dk_json, which honours the deadline; use
+     * the raw path with its own 10 s budget instead when it has passed. */
+    if (st->host->remaining_ms(call) > 0 && !st->host->cancelled(call)) {
+        if (exec_create(st, call, id, cmd, &ex, NULL, &eid) != CSDK_OK)
+            eid = NULL;
+    } else {
+        char *path = dk_printf("%s/containers/%s/exec", st->api, id);
+        char *body = NULL;
+        json_t *b = json_pack("{s:b,s:b,s:O}", "AttachStdout", 1,
+                              "AttachStderr", 1, "Cmd", cmd);
+        if (path && b && (body = json_dumps(b, JSON_COMPACT))) {
+            memset(&req, 0, sizeof req);
+            req.method = "POST";
+            req.path = path;
+            req.headers = hdr;
+            req.body = body;
+            req.body_len = strlen(body);
+            req.timeout_ms = 10000;
+            if (csdk_http_do(st->http, &req, &resp, err, sizeof err) == 0 &&
+                resp.status == 201) {
+                json_t *r = json_loadb(resp.body, resp.body_len, 0, NULL);
+                const char *e = json_string_value(json_object_get(r, "Id"));
+                if (e && strspn(e, "0123456789abcdef") == strlen(e))
+                    eid = strdup(e);
+                json_decref(r);
+            }
+            csdk_http_resp_clear(&resp);
+        }
+        free(path);
+        free(body);
+        json_decref(b);
+        json_decref(cmd);
+    }
+    if (!eid) {
+        st->host->log(st->inst, CSDK_LOG_WARN, "sandbox %s: could not start "
+                      "the command killer; the command may still run", id);
+        return;
+    }
+    {
+        char *path = dk_printf("%s/exec/%s/start", st->api, eid);
+        if (path) {
+            memset(&req, 0, sizeof req);
+            req.method = "POST";
+            req.path = path;
+            req.headers = hdr;
+            req.body = start;
+            req.body_len = sizeof start - 1;
+            req.timeout_ms = 10000;
+            csdk_http_do(st->http, &req, &resp, err, sizeof err);
+            csdk_http_resp_clear(&resp);
+            free(path);
+        }
+    }
+    free(eid);
+}
+
+static json_t *argv_array(const char *const *argv)
+{
+    json_t *a = json_array();
+
+    for (; a && *argv; argv++)
+        if (json_array_append_new(a, json_string(*argv))) {
+            json_decref(a);
+            return NULL; /* not UTF-8: json_string refused it */
+        }
+    return a;
+}
+
+/* Builds the command: the wrapper around argv.  Without standard input or
+ * a file to remove it only execs argv, which costs one shell start (about
+ * a millisecond) and buys what a shell gives: a missing program is exit
+ * 127 with the reason on stderr, on every engine and runtime (runc itself
+ * answers 126 with its message on stdout). */
+static json_t *command(const dk_exec_t *ex, const char *stdin_file)
+{
+    json_t *a, *rest = argv_array(ex->argv);
+
+    if (!rest)
+        return NULL;
+    a = json_pack("[s,s,s,s,s,s]", "/bin/sh", "-c", wrap_script, "csdk-run",
+                  stdin_file ? stdin_file : "",
+                  ex->remove_after ? ex->remove_after : "");
+    if (!a || json_array_extend(a, rest)) {
+        json_decref(a);
+        json_decref(rest);
+        return NULL;
+    }
+    json_decref(rest);
+    return a;
+}
+
+static csdk_status_t exec_run(dk_state_t *st, csdk_call_t *call,
+                              const char *id, const dk_exec_t *ex,
+                              dk_exec_result_t *res)
+{
+    static const char *const hdr[] = {"Content-Type: application/json",
+                                      NULL};
+    static const char start[] = "{\"Detach\":false,\"Tty\":false}";
+    char rnd[17], stdin_file[48], *eid = NULL, *path = NULL;
+    char err[512];
+    json_t *cmd;
+    csdk_http_req_t req;
+    csdk_http_resp_t resp;
+    sink_t sink;
+    uint64_t t0 = mono_ms();
+    csdk_status_t rc;
+    int hrc;
+
+    memset(res, 0, sizeof *res);
+    dk_random_hex(rnd, 16);
+    snprintf(stdin_file, sizeof stdin_file, "/tmp/.csdk-in-%s", rnd);
+    if (ex->stdin_len > 0 &&
+        (rc = dk_put_file(st, call, id, stdin_file, ex->stdin_data,
+                          ex->stdin_len, 1)) != CSDK_OK)
+        return rc;
+    cmd = command(ex, ex->stdin_len ? stdin_file : NULL);
+    if (!cmd)
+        return st->host->error(call, CSDK_E_INVALID_ARGUMENT,
+                               "the command is not valid UTF-8 (the Engine "
+                               "API carries JSON strings)");
+    if ((rc = exec_create(st, call, id, cmd, ex, rnd, &eid)) != CSDK_OK)
+        return rc;
+
+    memset(&sink, 0, sizeof sink);
+    sink.st = st;
+    sink.call = call;
+    sink.ex = ex;
+    memset(&req, 0, sizeof req);
+    if (!(path = dk_printf("/exec/%s/start", eid))) {
+        free(eid);
+        return st->host->error(call, CSDK_E_NOMEM, "out of memory");
+    }
+    req.method = "POST";
+    req.path = path;
+    req.headers = hdr;
+    req.body = start;
+    req.body_len = sizeof start - 1;
+    req.on_body = on_body;
+    req.body_arg = &sink;
+    /* The command's own timeout, or none: request_timeout_ms is for
+     * API calls, not for how long a command may run. */
+    req.timeout_ms = ex->timeout_ms ? (long)(ex->timeout_ms < 0x7fffffff
+                                                 ? ex->timeout_ms
+                                                 : 0x7fffffff)
+                                    : 0x7fffffffL;
+    hrc = dk_send_raw(st, call, &req, &resp, err, sizeof err);
+    free(path);
+    if (hrc == 0 && (resp.status < 200 || resp.status >= 300)) {
+        rc = dk_reply_error(st, call, &resp, "exec start");
+        csdk_http_resp_clear(&resp);
+        free(eid);
+        return rc;
+    }
+    csdk_http_resp_clear(&resp);
+
+    if (hrc == 0 && !sink.bad_frame) {
+        rc = exec_exit(st, call, eid, &res->exit_code);
+    } else if (hrc == SINK_STOP && (sink.truncated || sink.cancelled)) {
+        kill_tree(st, call, id, rnd);
+        res->flags |= sink.truncated ? CSDK_RESULT_TRUNCATED : 0;
+        rc = sink.cancelled
+                 ? st->host->error(call, CSDK_E_CANCELLED,
+                                   "sandbox %s: the caller stopped the "
+                                   "command; it was killed", id)
+                 : exec_exit(st, call, eid, &res->exit_code);
+    } else if (hrc == SINK_STOP) {
+        kill_tree(st, call, id, rnd);
+        rc = st->host->error(call, CSDK_E_PROTOCOL, "sandbox %s: the exec "
+                             "stream is not multiplexed as expected (bad "
+                             "frame at byte %llu)", id,
+                             (unsigned long long)sink.demux.offset);
+    } else if (hrc == CSDK_E_TIMEOUT && st->host->remaining_ms(call) > 0) {
+        /* The command's own timeout: a result, not an error. */
+        kill_tree(st, call, id, rnd);
+        res->flags |= CSDK_RESULT_TIMED_OUT;
+        rc = exec_exit(st, call, eid, &res->exit_code);
+    } else if (hrc == CSDK_E_TIMEOUT || hrc == CSDK_E_CANCELLED) {
+        kill_tree(st, call, id, rnd);
+        rc = st->host->remaining_ms(call) == 0
+                 ? st->host->error(call, CSDK_E_TIMEOUT, "sandbox %s: the "
+                                   "call's deadline passed; the command was "
+                                   "killed", id)
+                 : st->host->error(call, CSDK_E_CANCELLED, "sandbox %s: "
+                                   "cancelled; the command was killed", id);
+    } else {
+        kill_tree(st, call, id, rnd);
+        rc = st->host->error(call, hrc, "sandbox %s: %s", id, err);
+    }
+    free(eid);
+    res->duration_ms = (int64_t)(mono_ms() - t0);
+    if (rc == CSDK_OK && (ex->out || ex->err) &&
+        ((ex->out && ex->out->failed) || (ex->err && ex->err->failed)))
+        rc = st->host->error(call, CSDK_E_NOMEM, "out of memory");
+    return rc;
+}
+
+csdk_status_t dk_exec_collect(dk_state_t *st, csdk_call_t *call,
+                              const char *id, const char *const *argv,
+                              const void *stdin_data, size_t stdin_len,
+                              dk_buf_t *out, dk_buf_t *err, size_t max_bytes,
+                              int *exit_code)
+{
+    dk_buf_t sink_out = {0}, sink_err = {0};
+    dk_exec_t ex;
+    dk_exec_result_t res;
+    csdk_status_t rc;
+
+    memset(&ex, 0, sizeof ex);
+    ex.argv = argv;
+    ex.stdin_data = stdin_data;
+    ex.stdin_len = stdin_len;
+    ex.max_output = max_bytes;
+    ex.out = out ? out : &sink_out;
+    ex.err = err ? err : &sink_err;
+    rc = exec_run(st, call, id, &ex, &res);
+    dk_buf_free(&sink_out);
+    dk_buf_free(&sink_err);
+    if (rc == CSDK_OK && exit_code)
+        *exit_code = (int)res.exit_code;
+    return rc;
+}
+
+static csdk_status_t report(dk_state_t *st, csdk_call_t *call,
+                            const dk_exec_result_t *r)
+{
+    const csdk_host_t *h = st->host;
+    int32_t failed = 0;
+
+    failed |= h->set_int(call, CSDK_F_EXIT_CODE, r->exit_code);
+    failed |= h->set_int(call, CSDK_F_DURATION_MS, r->duration_ms);
+    failed |= h->set_int(call, CSDK_F_RESULT_FLAGS, (int64_t)r->flags);
+    return failed ? h->error(call, CSDK_E_NOMEM, "out of memory") : CSDK_OK;
+}
+
+/* Starts argv in the background: output to a log file in /tmp, the pid
+ * (inside the container) reported. */
+static csdk_status_t run_background(dk_state_t *st, csdk_call_t *call,
+                                    const char *id, dk_exec_t *ex)
+{
+    char rnd[17], log[48], *end;
+    const char **argv;
+    size_t n = 0;
+    dk_buf_t out = {0};
+    int code = 0;
+    long pid;
+    csdk_status_t rc;
+
+    if (ex->stdin_len)
+        return st->host->error(call, CSDK_E_INVALID_ARGUMENT,
+                               "a background command cannot be given "
+                               "standard input; write it to a file and "
+                               "redirect");
+    while (ex->argv[n])
+        n++;
+    if (!(argv = calloc(n + 6, sizeof *argv)))
+        return st->host->error(call, CSDK_E_NOMEM, "out of memory");
+    dk_random_hex(rnd, 16);
+    snprintf(log, sizeof log, "/tmp/.csdk-bg-%s.log", rnd);
+    argv[0] = "/bin/sh";
+    argv[1] = "-c";
+    argv[2] = bg_script;
+    argv[3] = "csdk-bg"; /* $0 */
+    argv[4] = log;
+    memcpy(argv + 5, ex->argv, n * sizeof *argv);
+    ex->argv = argv;
+    ex->out = &out;
+    ex->max_output = 64;
+    {
+        dk_exec_result_t res;
+        rc = exec_run(st, call, id, ex, &res);
+        code = (int)res.exit_code;
+    }
+    free(argv);
+    if (rc == CSDK_OK) {
+        pid = out.data ? strtol(out.data, &end, 10) : 0;
+        if (code != 0 || pid <= 0)
+            rc = st->host->error(call, CSDK_E_PROTOCOL, "sandbox %s: the "
+                                 "background command did not start (exit "
+                                 "%d)", id, code);
+        else if (st->host->set_int(call, CSDK_F_PID, pid) ||
+                 st->host->set_int(call, CSDK_F_EXIT_CODE, 0))
+            rc = st->host->error(call, CSDK_E_NOMEM, "out of memory");
+    }
+    dk_buf_free(&out);
+    return rc;
+}
+
+static void exec_from_opts(dk_exec_t *ex, const csdk_run_opts_t *o)
+{
+    memset(ex, 0, sizeof *ex);
+    ex->env = o->env;
+    ex->n_env = o->n_env;
+    ex->cwd = o->cwd;
+    ex->stdin_data = o->stdin_data;
+    ex->stdin_len = o->stdin_len;
+    ex->timeout_ms = o->timeout_ms;
+    ex->max_output = o->max_output;
+}
+
+csdk_status_t dk_run_command(void *state, csdk_call_t *call, const char *id,
+                             const csdk_run_opts_t *opts)
+{
+    dk_state_t *st = state;
+    csdk_run_opts_t o;
+    dk_exec_t ex;
+    dk_exec_result_t res;
+    const char *sh_argv[] = {"/bin/sh", "-c", NULL, NULL};
+    csdk_status_t rc;
+
+    csdk_opts_read(&o, sizeof o, opts);
+    if ((rc = dk_check_id(st, call, id)) != CSDK_OK)
+        return rc;
+    if (!st->api[0] && (rc = dk_connect(st, call)) != CSDK_OK)
+        return rc;
+    exec_from_opts(&ex, &o);
+    if (o.shell) {
+        sh_argv[2] = o.shell;
+        ex.argv = sh_argv;
+    } else if (o.argv && o.argv[0]) {
+        ex.argv = o.argv;
+    } else {
+        return st->host->error(call, CSDK_E_INVALID_ARGUMENT,
+                               "no command given (argv or a shell string)");
+    }
+    if (o.flags & CSDK_RUN_BACKGROUND)
+        return run_background(st, call, id, &ex);
+    if ((rc = exec_run(st, call, id, &ex, &res)) != CSDK_OK)
+        return rc;
+    return report(st, call, &res);
+}
+
+/* ------------------------------------------------------------ run_code */
+
+/* Exit 3 with the message on stderr when the file does not compile. */
+static const char py_check[] =
+    "import sys\n"
+    "p = sys.argv[1]\n"
+    "try:\n"
+    "    compile(open(p, 'rb').read(), p, 'exec', dont_inherit=True)\n"
+    "except (SyntaxError, ValueError) as e:\n"
+    "    import traceback\n"
+    "    traceback.print_exception(type(e), e, None, file=sys.stderr)\n"
+    "    sys.exit(3)\n";
+
+static const char *detect_language(const char *code, size_t len)
+{
+    static const char *const js_marks[] = {
+        "console.log", "require(", "=>", "const ", "let ", "function ",
+        "import ", "export ", NULL};
+
+    for (const char *const *m = js_marks; *m; m++)
+        if (memmem(code, len, *m, strlen(*m)))
+            return "node";
+    return "python";
+}
+
+/* The sandbox's runtime label (its default language), or NULL. */
+static char *sandbox_runtime(dk_state_t *st, csdk_call_t *call,
+                             const char *id, csdk_status_t *rc)
+{
+    json_t *j = NULL;
+    dk_record_t r;
+    const char *rt;
+    char *out = NULL;
+
+    if ((*rc = dk_inspect(st, call, id, &j)) != CSDK_OK)
+        return NULL;
+    rt = dk_parse_record(j, 0, &r) ? NULL : r.runtime;
+    if (rt && !(out = strdup(rt)))
+        *rc = st->host->error(call, CSDK_E_NOMEM, "out of memory");
+    json_decref(j);
+    return out;
+}
+
+csdk_status_t dk_run_code(void *state, csdk_call_t *call, const char *id,
+                          const char *code, size_t code_len,
+                          const char *language, const csdk_run_opts_t *opts)
+{
+    dk_state_t *st = state;
+    csdk_run_opts_t o;
+    dk_exec_t ex;
+    dk_exec_result_t res;
+    dk_buf_t msg = {0};
+    char rnd[17], file[64], *rt = NULL;
+    int python, check_exit = 0;
+    csdk_status_t rc;
+
+    csdk_opts_read(&o, sizeof o, opts);
+    if ((rc = dk_check_id(st, call, id)) != CSDK_OK)
+        return rc;
+    if (!language) {
+        rt = sandbox_runtime(st, call, id, &rc);
+        if (rc != CSDK_OK)
+            return rc;
+        language = rt ? rt : detect_language(code, code_len);
+    }
+    if (!strcmp(language, "python") || !strcmp(language, "python3"))
+        python = 1;
+    else if (!strcmp(language, "node") || !strcmp(language, "javascript") ||
+             !strcmp(language, "js"))
+        python = 0;
+    else {
+        rc = st->host->error(call, CSDK_E_NOT_SUPPORTED, "language '%s' is "
+                             "not supported by the docker provider (python "
+                             "or node)", language);
+        free(rt);
+        return rc;
+    }
+    free(rt);
+    dk_random_hex(rnd, 16);
+    snprintf(file, sizeof file, "/tmp/.csdk-code-%s.%s", rnd,
+             python ? "py" : "js");
+    if ((rc = dk_put_file(st, call, id, file, code, code_len, 0)) != CSDK_OK)
+        return rc;
+
+    /* A syntax check first: code that does not parse is CSDK_E_SYNTAX,
+     * distinct from a program that fails while running. */
+    {
+        const char *py_argv[] = {"python3", "-I", "-B", "-c", py_check, file,
+                                 NULL};
+        const char *js_argv[] = {"node", "--check", file, NULL};
+        rc = dk_exec_collect(st, call, id, python ? py_argv : js_argv, NULL,
+                             0, NULL, &msg, 1 << 20, &check_exit);
+    }
+    if (rc == CSDK_OK && check_exit != 0 &&
+        (python ? check_exit == 3
+                : (msg.data && strstr(msg.data, "SyntaxError")))) {
+        if (msg.len)
+            st->host->write(call, CSDK_STREAM_STDERR, msg.data, msg.len);
+        st->host->set_int(call, CSDK_F_EXIT_CODE, 1);
+        st->host->set_int(call, CSDK_F_RESULT_FLAGS, CSDK_RESULT_SYNTAX);
+        rc = st->host->error(call, CSDK_E_SYNTAX, "the %s code does not "
+                             "parse", python ? "python" : "node");
+    } else if (rc == CSDK_OK && check_exit == 127) {
+        rc = st->host->error(call, CSDK_E_NOT_SUPPORTED, "sandbox %s has no "
+                             "%s interpreter on its PATH (use an image with "
+                             "it: image_%s = ...)", id,
+                             python ? "python3" : "node",
+                             python ? "python" : "node");
+    }
+    dk_buf_free(&msg);
+    if (rc != CSDK_OK)
+        return rc;
+
+    exec_from_opts(&ex, &o);
+    {
+        const char *py_argv[] = {"python3", "-u", file, NULL};
+        const char *js_argv[] = {"node", file, NULL};
+        ex.argv = python ? py_argv : js_argv;
+        ex.remove_after = file;
+        if (o.flags & CSDK_RUN_BACKGROUND)
+            return run_background(st, call, id, &ex);
+        if ((rc = exec_run(st, call, id, &ex, &res)) != CSDK_OK)
+            return rc;
+    }
+    return report(st, call, &res);
+}
