@@ -2,8 +2,9 @@
 # The whole test suite, as CI runs it, from a clean checkout on a fresh
 # Debian 12 machine (root): install the build and test dependencies, build
 # with warnings as errors and run `make check`, build again with ASan+UBSan
-# and run `make check`, run the config fuzzer briefly (clang), and run
-# `make distcheck`.  Ends with one line "N passed, N failed".
+# and run `make check`, run each fuzzer briefly (clang), and run
+# `make distcheck`.  The docker provider's tests start their own engines
+# (dockerd, Podman, runsc: tests/docker/engine.sh) and stop them.  Ends with one line "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -70,6 +71,10 @@ if command -v clang >/dev/null; then
         make -s -C "$top/_build/werror" fuzz FUZZ_SECONDS=20
     step "libFuzzer on the local agent's wire protocol (20 s)" \
         make -s -C "$top/_build/werror" fuzz-proto FUZZ_SECONDS=20
+    step "libFuzzer on the SDK's tar reader (20 s)" \
+        make -s -C "$top/_build/werror" fuzz-tar FUZZ_SECONDS=20
+    step "libFuzzer on the docker provider's stream and reply readers (6 x 10 s)" \
+        make -s -C "$top/_build/werror" fuzz-docker FUZZ_SECONDS=10
 fi
 
 step "make distcheck" make -s -C "$top/_build/werror" distcheck \
