@@ -19,7 +19,7 @@
  *                        counted (curl 7.88 cannot put one reply's id into
  *                        the next URL, so one process cannot do all three);
  *            curl-wrapped  as curl-http, but with the exact command csdk
- *                        sends (its kill-able /bin/sh wrapper around echo,
+ *                        sends (its /bin/sh wrapper that execs echo,
  *                        and the same body keys): the engine's side of
  *                        csdk's request, without csdk;
  *            docker      docker -H unix://SOCK exec ID echo hi.
@@ -423,7 +423,7 @@ static char *json_str(const char *s)
 }
 
 /* The exec-create body of the peers: argv as Cmd; `as_csdk` adds the keys
- * csdk's body has (Tty false, an empty Env). */
+ * csdk's body has (Tty false, the marker in Env). */
 static char *exec_body(const char *const *argv, int as_csdk)
 {
     buf_t b = {0};
@@ -441,19 +441,19 @@ static char *exec_body(const char *const *argv, int as_csdk)
     }
     buf_add(&b, "]", 1);
     if (as_csdk)
-        buf_add(&b, ",\"Env\":[]", 9);
+        buf_add(&b, ",\"Env\":[\"CSDK_EXEC_ID=0123456789abcdef\"]", 40);
     buf_add(&b, "}", 1);
     return b.data;
 }
 
 /* The wrapper csdk's docker provider runs every command under
- * (plugins/docker/exec.c, wrap_script): it records its pid so that a
- * timeout can kill the command's tree, runs it, removes the pid file.
- * Copied here so that curl-wrapped sends what csdk sends. */
+ * (plugins/docker/exec.c, wrap_script): it redirects standard input when
+ * there is some, then execs the command.  Copied here so that
+ * curl-wrapped sends what csdk sends. */
 static const char csdk_wrap_script[] =
-    "p=$1 c=$3; echo $$ >\"$p\"; "
-    "if [ -n \"$2\" ]; then exec <\"$2\"; rm -f \"$2\"; fi; "
-    "shift 3; \"$@\"; s=$?; rm -f \"$p\" ${c:+\"$c\"}; exit $s";
+    "if [ -n \"$1\" ]; then exec <\"$1\"; rm -f \"$1\"; fi; "
+    "c=$2; shift 2; [ -n \"$c\" ] || exec \"$@\"; "
+    "\"$@\"; s=$?; rm -f \"$c\"; exit $s";
 
 /* The shell loop of curl invocations: $1 curl, $2 socket, $3 base URL,
  * $4 container id, $5 exec-create body.  Prints the start's raw stream
@@ -653,8 +653,7 @@ static void test_exec(csdk_t *h, size_t n)
     const char *cid = native_id(id);
     char *plain = exec_body(argv_echo, 0);
     const char *wargv[] = {"/bin/sh", "-c", csdk_wrap_script, "csdk-run",
-                           "/tmp/.csdk-pid-bench", "", "", "echo", "hi",
-                           NULL};
+                           "", "", "echo", "hi", NULL};
     char *wrapped = exec_body(wargv, 1);
 
     say("== exec: %zu x echo hi in one live sandbox (%s), per side; %d "
