@@ -75,6 +75,8 @@ if command -v clang >/dev/null; then
         make -s -C "$top/_build/werror" fuzz-tar FUZZ_SECONDS=20
     step "libFuzzer on the docker provider's stream and reply readers (6 x 10 s)" \
         make -s -C "$top/_build/werror" fuzz-docker FUZZ_SECONDS=10
+    step "libFuzzer on the namespace provider's reply parsers (20 s)" \
+        make -s -C "$top/_build/werror" fuzz-namespace FUZZ_SECONDS=20
 fi
 
 step "make distcheck" make -s -C "$top/_build/werror" distcheck \
