@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "docker.h"
 
@@ -15,8 +16,9 @@
  * naming them is refused. */
 static const char *const config_only[] = {
     "host", "tls_verify", "cert_path", "api_version", "registry_auth",
-    "privileged", "binds", "cap_add", "gpus", "oci_runtime",
-    "request_timeout_ms", "network", "no_new_privileges", "user", NULL};
+    "privileged", "binds", "cap_add", "cap_drop", "network_mode", "gpus",
+    "oci_runtime", "request_timeout_ms", "network", "no_new_privileges",
+    "user", NULL};
 
 static int is_config_only(const char *key)
 {
@@ -110,13 +112,26 @@ static int in_range(uint64_t u, uint64_t lo, uint64_t hi)
 
 static int parse_bool(const char *s, int *out)
 {
-    if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "1") ||
-        !strcmp(s, "on"))
+    if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcmp(s, "1") ||
+        !strcasecmp(s, "on"))
         return *out = 1, 0;
-    if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "0") ||
-        !strcmp(s, "off"))
+    if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcmp(s, "0") ||
+        !strcasecmp(s, "off"))
         return *out = 0, 0;
     return -1;
+}
+
+/* From a create option, a published port may only bind loopback: one
+ * that names another address would open the sandbox to the network. */
+static int loopback_ports_only(const dk_strs_t *ports)
+{
+    for (size_t i = 0; i < ports->n; i++) {
+        const char *p = ports->v[i];
+        const char *a = strchr(p, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+        if (b && (a - p != 9 || strncmp(p, "127.0.0.1", 9)))
+            return -1;
+    }
+    return 0;
 }
 
 /* "1.5" CPUs -> 1500000000 nano-CPUs. */
@@ -219,7 +234,14 @@ csdk_status_t dk_conf_set(dk_state_t *st, csdk_call_t *call, dk_conf_t *c,
         rc = !kv || strs_add(&c->env, kv, strlen(kv));
         free(kv);
     } else if (IS("binds")) rc = strs_parse(&c->binds, value, 1);
-    else if (IS("ports")) rc = strs_parse(&c->ports, value, 0);
+    else if (IS("ports")) {
+        rc = strs_parse(&c->ports, value, 0);
+        if (!rc && from_create && loopback_ports_only(&c->ports)) {
+            expect = "[127.0.0.1:][hostport:]port[/tcp|udp] (as a create "
+                     "option, ports bind loopback only)";
+            goto invalid;
+        }
+    }
     else if (IS("network_mode")) rc = set_str(&c->network_mode, value);
     else if (IS("privileged")) BOOL(c->privileged);
     else if (IS("cap_add")) rc = strs_parse(&c->cap_add, value, 0);

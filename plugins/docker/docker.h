@@ -114,9 +114,9 @@ void dk_conf_free(dk_conf_t *c);
 
 /* ---- the engine API (engine.c) */
 
-/* Connects and negotiates the API version (/_ping, /version): the
- * daemon's version, capped at the newest this code speaks, refused when
- * older than 1.41... see engine.c. */
+/* Connects and negotiates the API version (/_ping): the daemon's version,
+ * capped at the newest this code speaks (1.47), refused when older than
+ * 1.40; also tells Podman from Docker.  Called by the first request. */
 csdk_status_t dk_connect(dk_state_t *st, csdk_call_t *call);
 
 /* One JSON request.  path is versionless ("/containers/json"); body may be
