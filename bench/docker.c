@@ -447,13 +447,15 @@ static char *exec_body(const char *const *argv, int as_csdk)
 }
 
 /* The wrapper csdk's docker provider runs every command under
- * (plugins/docker/exec.c, wrap_script): it redirects standard input when
- * there is some, then execs the command.  Copied here so that
+ * (plugins/docker/exec.c, wrap_script), as it runs a command without
+ * standard input or a timeout: it execs the command.  The timeout branch
+ * is left out (this peer never takes it).  Copied here so that
  * curl-wrapped sends what csdk sends. */
 static const char csdk_wrap_script[] =
     "if [ -n \"$1\" ]; then exec <\"$1\"; rm -f \"$1\"; fi; "
-    "c=$2; shift 2; [ -n \"$c\" ] || exec \"$@\"; "
-    "\"$@\"; s=$?; rm -f \"$c\"; exit $s";
+    "c=$2 t=$3 k=$4; shift 4; "
+    "if [ -z \"$t\" ]; then [ -n \"$c\" ] || exec \"$@\"; "
+    "\"$@\"; s=$?; rm -f \"$c\"; exit $s; fi; exit 125";
 
 /* The shell loop of curl invocations: $1 curl, $2 socket, $3 base URL,
  * $4 container id, $5 exec-create body.  Prints the start's raw stream
@@ -653,7 +655,7 @@ static void test_exec(csdk_t *h, size_t n)
     const char *cid = native_id(id);
     char *plain = exec_body(argv_echo, 0);
     const char *wargv[] = {"/bin/sh", "-c", csdk_wrap_script, "csdk-run",
-                           "", "", "echo", "hi", NULL};
+                           "", "", "", "", "echo", "hi", NULL};
     char *wrapped = exec_body(wargv, 1);
 
     say("== exec: %zu x echo hi in one live sandbox (%s), per side; %d "

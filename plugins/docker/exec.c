@@ -20,28 +20,47 @@
 #include "reply.h"
 
 /* $1 a file to read standard input from (then removed) or "", $2 a file
- * to remove at the end or "", then the command. */
+ * to remove at the end or "", $3 the command's timeout in seconds or "",
+ * $4 kill_script, then the command.  Without a timeout it execs the
+ * command (a missing program: 127 with the reason on stderr).  With one,
+ * a watchdog inside the container kills the command's tree when the time
+ * is up, counted from when the command really starts (a loaded engine
+ * can take longer than a short timeout just to start an exec), and the
+ * wrapper exits 124.  Standard input is passed on through fd 3 (an
+ * asynchronous command's own stdin would be /dev/null) and standard error
+ * through fd 4, so that the shell's own job notices ("Killed") go
+ * nowhere. */
 static const char wrap_script[] =
     "if [ -n \"$1\" ]; then exec <\"$1\"; rm -f \"$1\"; fi; "
-    "c=$2; shift 2; [ -n \"$c\" ] || exec \"$@\"; "
-    "\"$@\"; s=$?; rm -f \"$c\"; exit $s";
+    "c=$2 t=$3 k=$4; shift 4; "
+    "if [ -z \"$t\" ]; then [ -n \"$c\" ] || exec \"$@\"; "
+    "\"$@\"; s=$?; rm -f \"$c\"; exit $s; fi; "
+    "f=/tmp/.csdk-timeout-$$; exec 3<&0 4>&2 2>/dev/null; "
+    "\"$@\" <&3 2>&4 3<&- 4>&- & p=$!; exec 3<&- 4>&-; "
+    "(sleep \"$t\"; : >\"$f\"; sh -c \"$k\" csdk-kill '' \"$p\") "
+    "</dev/null >/dev/null 2>&1 & w=$!; "
+    "wait \"$p\"; s=$?; "
+    "if [ -e \"$f\" ]; then wait \"$w\"; rm -f \"$f\"; s=124; "
+    "else kill \"$w\" 2>/dev/null; fi; "
+    "[ -z \"$c\" ] || rm -f \"$c\"; exit $s";
 
 /* Background: $1 log file, then the command; prints the pid. */
 static const char bg_script[] =
     "l=$1; shift; \"$@\" </dev/null >\"$l\" 2>&1 & echo $!";
 
-/* $1 the marker.  Stops every process whose environment holds
- * CSDK_EXEC_ID=$1, then every process whose parent, group or session is
- * one already found, until no new one turns up, and kills them all: a
- * tree that forks while it is walked cannot slip out, and double-forked
- * children keep their group or session even if they clear their
- * environment. */
+/* $1 the marker, or $2 a pid.  Stops every process whose environment
+ * holds CSDK_EXEC_ID=$1 (or the process $2), then every process whose
+ * parent, group or session is one already found, until no new one turns
+ * up, and kills them all: a tree that forks while it is walked cannot
+ * slip out, and double-forked children keep their group or session even
+ * if they clear their environment. */
 static const char kill_script[] =
     "m=CSDK_EXEC_ID=$1; all=' '; "
-    "for e in /proc/[0-9]*/environ; do "
+    "if [ -n \"$2\" ]; then kill -STOP \"$2\" 2>/dev/null; all=\" $2 \"; "
+    "else for e in /proc/[0-9]*/environ; do "
     "q=${e#/proc/}; q=${q%/environ}; [ \"$q\" = $$ ] && continue; "
     "if grep -q \"$m\" \"$e\" 2>/dev/null; then "
-    "kill -STOP \"$q\" 2>/dev/null; all=\"$all$q \"; fi; done; "
+    "kill -STOP \"$q\" 2>/dev/null; all=\"$all$q \"; fi; done; fi; "
     "[ \"$all\" = ' ' ] && exit 0; more=1; "
     "while [ $more = 1 ]; do more=0; "
     "for s in /proc/[0-9]*/stat; do "
@@ -51,6 +70,10 @@ static const char kill_script[] =
     "case \"$all\" in *\" $2 \"*|*\" $3 \"*|*\" $4 \"*) "
     "all=\"$all$q \"; kill -STOP \"$q\" 2>/dev/null; more=1;; esac; "
     "done; done; kill -KILL $all 2>/dev/null; exit 0";
+
+/* How long after a command's timeout the client stops waiting for the
+ * watchdog inside the container and kills the tree itself. */
+#define DK_WATCHDOG_GRACE_MS 10000
 
 /* How one exec is run and where its output goes. */
 typedef struct dk_exec {
@@ -257,7 +280,7 @@ static void kill_tree(dk_state_t *st, csdk_call_t *call, const char *id,
                       const char *marker)
 {
     const char *argv[] = {"/bin/sh", "-c", kill_script, "csdk-kill", marker,
-                          NULL};
+                          "", NULL};
     json_t *cmd = json_array();
     dk_exec_t ex;
     char *eid = NULL;
@@ -347,12 +370,18 @@ static json_t *argv_array(const char *const *argv)
 static json_t *command(const dk_exec_t *ex, const char *stdin_file)
 {
     json_t *a, *rest = argv_array(ex->argv);
+    char t[32] = "";
 
     if (!rest)
         return NULL;
-    a = json_pack("[s,s,s,s,s,s]", "/bin/sh", "-c", wrap_script, "csdk-run",
-                  stdin_file ? stdin_file : "",
-                  ex->remove_after ? ex->remove_after : "");
+    if (ex->timeout_ms)
+        snprintf(t, sizeof t, "%llu.%03llu",
+                 (unsigned long long)(ex->timeout_ms / 1000),
+                 (unsigned long long)(ex->timeout_ms % 1000));
+    a = json_pack("[s,s,s,s,s,s,s,s]", "/bin/sh", "-c", wrap_script,
+                  "csdk-run", stdin_file ? stdin_file : "",
+                  ex->remove_after ? ex->remove_after : "", t,
+                  ex->timeout_ms ? kill_script : "");
     if (!a || json_array_extend(a, rest)) {
         json_decref(a);
         json_decref(rest);
@@ -410,12 +439,13 @@ static csdk_status_t exec_run(dk_state_t *st, csdk_call_t *call,
     req.body_len = sizeof start - 1;
     req.on_body = on_body;
     req.body_arg = &sink;
-    /* The command's own timeout, or none: request_timeout_ms is for
-     * API calls, not for how long a command may run. */
-    req.timeout_ms = ex->timeout_ms ? (long)(ex->timeout_ms < 0x7fffffff
-                                                 ? ex->timeout_ms
-                                                 : 0x7fffffff)
-                                    : 0x7fffffffL;
+    /* The watchdog in the container enforces the command's timeout; this
+     * is the backstop should it not (request_timeout_ms is for API calls,
+     * not for how long a command may run). */
+    req.timeout_ms = ex->timeout_ms &&
+                             ex->timeout_ms < 0x7fffffff - DK_WATCHDOG_GRACE_MS
+                         ? (long)(ex->timeout_ms + DK_WATCHDOG_GRACE_MS)
+                         : 0x7fffffffL;
     hrc = dk_send_raw(st, call, &req, &resp, err, sizeof err);
     free(path);
     if (hrc == 0 && (resp.status < 200 || resp.status >= 300)) {
@@ -428,6 +458,12 @@ static csdk_status_t exec_run(dk_state_t *st, csdk_call_t *call,
 
     if (hrc == 0 && !sink.bad_frame) {
         rc = exec_exit(st, call, eid, &res->exit_code);
+        /* 124 from the wrapper: its watchdog killed the command. */
+        if (rc == CSDK_OK && ex->timeout_ms && res->exit_code == 124 &&
+            mono_ms() - t0 >= ex->timeout_ms) {
+            res->flags |= CSDK_RESULT_TIMED_OUT;
+            res->exit_code = 137;
+        }
     } else if (hrc == SINK_STOP && (sink.truncated || sink.cancelled)) {
         kill_tree(st, call, id, rnd);
         res->flags |= sink.truncated ? CSDK_RESULT_TRUNCATED : 0;

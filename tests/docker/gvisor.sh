@@ -1,8 +1,12 @@
 #!/bin/sh
 # A sandbox created with oci_runtime = runsc runs under gVisor: the docker
 # provider passes HostConfig.Runtime through, and what runs inside sees
-# gVisor's kernel, not the host's.  Then a part of the conformance suite
-# (commands, code, files, timeouts) runs on it.
+# gVisor's kernel, not the host's.  Then the part of the conformance suite
+# that gVisor supports runs on it: commands, timeouts and their tree kill,
+# files through the archive API.  (gVisor keeps its own view of the
+# filesystem: what the archive API writes is not seen by processes inside,
+# so standard input, run_code and files shared between the two do not work
+# under runsc; docs/docker-provider.md.)
 : "${top_builddir:?run through make check (top_builddir is not set)}"
 : "${top_srcdir:?run through make check (top_srcdir is not set)}"
 . "$top_srcdir/tests/docker/engine.sh"
@@ -44,4 +48,4 @@ echo "# inside: $inside"
 csdk destroy "$id" || fail "destroy $id"
 
 "$top_builddir/tests/conformance/conformance" --config "$cfg" \
-    --provider docker --only 'sandbox.create,sandbox.get,cmd.shell_echo,cmd.argv_echo,cmd.exit_code,cmd.stdin,cmd.timeout,cmd.timeout_kills_tree,code.python.ok,code.python.syntax_error,code.node.ok,fs.write_read,fs.binary_1mib,fs.readdir'
+    --provider docker --only 'sandbox.create,sandbox.get,sandbox.list,cmd.shell_echo,cmd.argv_echo,cmd.exit_code,cmd.pipe,cmd.env,cmd.timeout,cmd.timeout_kills_tree,stream.first_chunk,fs.write_read,fs.binary_1mib,fs.read_missing'
