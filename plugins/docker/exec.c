@@ -26,7 +26,10 @@
  * a watchdog inside the container kills the command's tree when the time
  * is up, counted from when the command really starts (a loaded engine
  * can take longer than a short timeout just to start an exec), and the
- * wrapper exits 124.  Standard input is passed on through fd 3 (an
+ * wrapper exits 124.  (A fork bomb can take the process slot the
+ * watchdog needs: then the plugin's own kill, 10 s later, is all there
+ * is, and it cannot start an exec in a sandbox at its process limit
+ * either; such a bomb ends with the sandbox.)  Standard input is passed on through fd 3 (an
  * asynchronous command's own stdin would be /dev/null) and standard error
  * through fd 4, so that the shell's own job notices ("Killed") go
  * nowhere. */
@@ -37,7 +40,7 @@ static const char wrap_script[] =
     "\"$@\"; s=$?; rm -f \"$c\"; exit $s; fi; "
     "f=/tmp/.csdk-timeout-$$; exec 3<&0 4>&2 2>/dev/null; "
     "\"$@\" <&3 2>&4 3<&- 4>&- & p=$!; exec 3<&- 4>&-; "
-    "(sleep \"$t\"; : >\"$f\"; sh -c \"$k\" csdk-kill '' \"$p\") "
+    "(sleep \"$t\"; : >\"$f\"; set -- '' \"$p\" $$; eval \"$k\") "
     "</dev/null >/dev/null 2>&1 & w=$!; "
     "wait \"$p\"; s=$?; "
     "if [ -e \"$f\" ]; then wait \"$w\"; rm -f \"$f\"; s=124; "
@@ -48,28 +51,56 @@ static const char wrap_script[] =
 static const char bg_script[] =
     "l=$1; shift; \"$@\" </dev/null >\"$l\" 2>&1 & echo $!";
 
-/* $1 the marker, or $2 a pid.  Stops every process whose environment
- * holds CSDK_EXEC_ID=$1 (or the process $2), then every process whose
- * parent, group or session is one already found, until no new one turns
- * up, and kills them all: a tree that forks while it is walked cannot
- * slip out, and double-forked children keep their group or session even
- * if they clear their environment. */
+/* $1 the marker, or $2 the command's pid and $3 the wrapper's.  First
+ * pass: stops every process whose environment holds CSDK_EXEC_ID=$1 (or
+ * the command $2), then every process whose parent, group or session is
+ * one already found (with $3, or is the wrapper: each exec is its own
+ * session, led by the wrapper, so children that double-forked away from
+ * the command are found too), until no new one turns up, and kills them
+ * all; then walks again from everything killed so far, in rounds, until
+ * a round finds no one (a process forked while the last walk ran, by one
+ * not stopped yet, is caught by the next).  Second pass, the same
+ * from the orphans (parent: the keep-alive, pid 1) that carry no exec's
+ * marker: the remains of a command that double-forked into a new session
+ * with an empty environment (other commands' and background commands'
+ * processes keep their markers); the watchdog ($3) leaves that pass to
+ * the plugin's own run of the script afterwards.  The first pass uses
+ * shell built-ins only, and the watchdog evaluates the script in a
+ * process that already exists, so a sandbox at its process limit is still
+ * cleaned.  The script never kills itself or the wrapper. */
 static const char kill_script[] =
-    "m=CSDK_EXEC_ID=$1; all=' '; "
-    "if [ -n \"$2\" ]; then kill -STOP \"$2\" 2>/dev/null; all=\" $2 \"; "
+    "m=CSDK_EXEC_ID=$1 r=$2 w=$3; read -r l </proc/self/stat; "
+    "me=${l%% *}; all=' '; "
+    "if [ -n \"$w\" ]; then kill -STOP \"$r\" 2>/dev/null; all=\" $r \"; "
+    "link=\" $r $w \"; "
     "else for e in /proc/[0-9]*/environ; do "
-    "q=${e#/proc/}; q=${q%/environ}; [ \"$q\" = $$ ] && continue; "
+    "q=${e#/proc/}; q=${q%/environ}; [ \"$q\" = \"$me\" ] && continue; "
     "if grep -q \"$m\" \"$e\" 2>/dev/null; then "
-    "kill -STOP \"$q\" 2>/dev/null; all=\"$all$q \"; fi; done; fi; "
-    "[ \"$all\" = ' ' ] && exit 0; more=1; "
+    "kill -STOP \"$q\" 2>/dev/null; all=\"$all$q \"; fi; done; link=$all; fi; "
+    "for pass in 1 2; do "
+    "[ $pass = 2 ] && [ -n \"$w\" ] && break; "
+    "if [ $pass = 2 ]; then all=' '; "
+    "for s in /proc/[0-9]*/stat; do "
+    "read -r l <\"$s\" 2>/dev/null || continue; q=${l%% *}; "
+    "[ \"$q\" = \"$me\" ] || [ \"$q\" = \"$w\" ] && continue; "
+    "c=${l#* (}; c=${c%%)*}; set -- ${l##*) }; "
+    "[ \"$2\" = 1 ] && [ \"$c\" != sleep ] || continue; "
+    "grep -q CSDK_EXEC_ID= /proc/$q/environ 2>/dev/null; "
+    "[ $? = 1 ] || continue; "
+    "kill -STOP \"$q\" 2>/dev/null; all=\"$all$q \"; done; link=$all; fi; "
+    "[ \"$link\" = ' ' ] && continue; round=0; "
+    "while [ $round -lt 50 ]; do round=$((round + 1)); more=1; "
     "while [ $more = 1 ]; do more=0; "
     "for s in /proc/[0-9]*/stat; do "
     "read -r l <\"$s\" 2>/dev/null || continue; "
-    "q=${l%% *}; set -- ${l##*) }; "
+    "q=${l%% *}; [ \"$q\" = \"$me\" ] || [ \"$q\" = \"$w\" ] && continue; "
+    "set -- ${l##*) }; [ \"$1\" = Z ] || [ \"$1\" = X ] && continue; "
     "case \"$all\" in *\" $q \"*) continue;; esac; "
-    "case \"$all\" in *\" $2 \"*|*\" $3 \"*|*\" $4 \"*) "
-    "all=\"$all$q \"; kill -STOP \"$q\" 2>/dev/null; more=1;; esac; "
-    "done; done; kill -KILL $all 2>/dev/null; exit 0";
+    "case \"$link\" in *\" $2 \"*|*\" $3 \"*|*\" $4 \"*) "
+    "all=\"$all$q \"; link=\"$link$q \"; kill -STOP \"$q\" 2>/dev/null; "
+    "more=1;; esac; "
+    "done; done; [ \"$all\" = ' ' ] && break; "
+    "kill -KILL $all 2>/dev/null; all=' '; done; done; exit 0";
 
 /* How long after a command's timeout the client stops waiting for the
  * watchdog inside the container and kills the tree itself. */
@@ -280,7 +311,7 @@ static void kill_tree(dk_state_t *st, csdk_call_t *call, const char *id,
                       const char *marker)
 {
     const char *argv[] = {"/bin/sh", "-c", kill_script, "csdk-kill", marker,
-                          "", NULL};
+                          "", "", NULL};
     json_t *cmd = json_array();
     dk_exec_t ex;
     char *eid = NULL;
@@ -463,6 +494,13 @@ static csdk_status_t exec_run(dk_state_t *st, csdk_call_t *call,
             mono_ms() - t0 >= ex->timeout_ms) {
             res->flags |= CSDK_RESULT_TIMED_OUT;
             res->exit_code = 137;
+            /* The watchdog cleaned the command's session; the orphans
+             * it may have left are found by marker (second pass). */
+            kill_tree(st, call, id, rnd);
+        } else if (rc == CSDK_OK && res->exit_code > 128) {
+            /* Killed by a signal (perhaps its own doing): what it left
+             * behind in its session goes with it. */
+            kill_tree(st, call, id, rnd);
         }
     } else if (hrc == SINK_STOP && (sink.truncated || sink.cancelled)) {
         kill_tree(st, call, id, rnd);
@@ -606,6 +644,18 @@ static void exec_from_opts(dk_exec_t *ex, const csdk_run_opts_t *o)
     ex->max_output = o->max_output;
 }
 
+/* Commands run only in csdk's own containers: dk_inspect refuses others
+ * (NOT_FOUND) and expired ones. */
+static csdk_status_t check_ours(dk_state_t *st, csdk_call_t *call,
+                                const char *id)
+{
+    json_t *j = NULL;
+    csdk_status_t rc = dk_inspect(st, call, id, &j);
+
+    json_decref(j);
+    return rc;
+}
+
 csdk_status_t dk_run_command(void *state, csdk_call_t *call, const char *id,
                              const csdk_run_opts_t *opts)
 {
@@ -617,9 +667,7 @@ csdk_status_t dk_run_command(void *state, csdk_call_t *call, const char *id,
     csdk_status_t rc;
 
     csdk_opts_read(&o, sizeof o, opts);
-    if ((rc = dk_check_id(st, call, id)) != CSDK_OK)
-        return rc;
-    if (!st->api[0] && (rc = dk_connect(st, call)) != CSDK_OK)
+    if ((rc = check_ours(st, call, id)) != CSDK_OK)
         return rc;
     exec_from_opts(&ex, &o);
     if (o.shell) {
@@ -695,9 +743,9 @@ csdk_status_t dk_run_code(void *state, csdk_call_t *call, const char *id,
     csdk_status_t rc;
 
     csdk_opts_read(&o, sizeof o, opts);
-    if ((rc = dk_check_id(st, call, id)) != CSDK_OK)
+    if (language && (rc = check_ours(st, call, id)) != CSDK_OK)
         return rc;
-    if (!language) {
+    if (!language) { /* sandbox_runtime inspects (and checks) it */
         rt = sandbox_runtime(st, call, id, &rc);
         if (rc != CSDK_OK)
             return rc;

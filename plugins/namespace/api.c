@@ -268,6 +268,95 @@ void ns_format_time(int64_t ms, char out[48])
 }
 
 /* ------------------------------------------------------------------ */
+/* Label values                                                        */
+/* ------------------------------------------------------------------ */
+
+/* SHA-256 (FIPS 180-4) of a short string, for label values that cannot
+ * be sent as they are.  Not for secrets: nothing here needs to be
+ * constant-time. */
+static const uint32_t ns_sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
+    0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+    0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+    0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+    0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+#define NS_ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void ns_sha256_block(uint32_t h[8], const unsigned char *p)
+{
+    uint32_t w[64], v[8];
+
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++)
+        w[i] = w[i - 16] + w[i - 7] +
+               (NS_ROR(w[i - 15], 7) ^ NS_ROR(w[i - 15], 18) ^
+                (w[i - 15] >> 3)) +
+               (NS_ROR(w[i - 2], 17) ^ NS_ROR(w[i - 2], 19) ^ (w[i - 2] >> 10));
+    memcpy(v, h, sizeof v);
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = v[7] + (NS_ROR(v[4], 6) ^ NS_ROR(v[4], 11) ^
+                              NS_ROR(v[4], 25)) +
+                      ((v[4] & v[5]) ^ (~v[4] & v[6])) + ns_sha_k[i] + w[i];
+        uint32_t t2 = (NS_ROR(v[0], 2) ^ NS_ROR(v[0], 13) ^ NS_ROR(v[0], 22)) +
+                      ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+
+        memmove(v + 1, v, 7 * sizeof v[0]);
+        v[4] += t1;
+        v[0] = t1 + t2;
+    }
+    for (int i = 0; i < 8; i++)
+        h[i] += v[i];
+}
+
+void ns_sha256_hex(const void *data, size_t len, char out[65])
+{
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    const unsigned char *p = data;
+    unsigned char tail[128];
+    size_t rest = len % 64, n = rest < 56 ? 64 : 128;
+    uint64_t bits = (uint64_t)len * 8;
+
+    for (size_t i = 0; i + 64 <= len; i += 64)
+        ns_sha256_block(h, p + i);
+    memset(tail, 0, sizeof tail);
+    memcpy(tail, p + len - rest, rest);
+    tail[rest] = 0x80;
+    for (int i = 0; i < 8; i++)
+        tail[n - 1 - i] = (unsigned char)(bits >> (8 * i));
+    ns_sha256_block(h, tail);
+    if (n == 128)
+        ns_sha256_block(h, tail + 64);
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 8 * i, 9, "%08" PRIx32, h[i]);
+}
+
+void ns_label_value(const char *s, char out[NS_LABEL_VALUE_MAX + 1])
+{
+    size_t n = strlen(s);
+
+    if (n > 0 && n <= NS_LABEL_VALUE_MAX &&
+        strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789._-") == n) {
+        memcpy(out, s, n + 1);
+        return;
+    }
+    /* '~' never appears in a value sent as it is, so the two forms
+     * cannot meet. */
+    out[0] = '~';
+    ns_sha256_hex(s, n, out + 1);
+}
+
+/* ------------------------------------------------------------------ */
 /* Request bodies                                                      */
 /* ------------------------------------------------------------------ */
 
@@ -400,9 +489,54 @@ char *ns_req_destroy(const char *id, const char *reason)
 
 char *ns_req_list(const char *cursor)
 {
-    if (cursor == NULL || *cursor == '\0')
-        return ns_dump(json_object());
-    return ns_dump(json_pack("{s:s}", "paginationCursor", cursor));
+    return ns_req_list_labels(cursor, NULL);
+}
+
+/* labelFilter: one EQUAL entry per label (the entries must all hold). */
+static json_t *ns_filter_json(const ns_pairs_t *equal)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a != NULL && i < equal->n; i++) {
+        json_t *f = json_pack("{s:s,s:s,s:s}", "name", equal->v[i].key,
+                              "value", equal->v[i].value, "op", "EQUAL");
+
+        if (f == NULL || json_array_append_new(a, f) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+char *ns_req_list_labels(const char *cursor, const ns_pairs_t *equal)
+{
+    json_t *o = json_object();
+
+    if (o != NULL && cursor != NULL && *cursor != '\0' &&
+        ns_set_str(o, "paginationCursor", cursor) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (o != NULL && equal != NULL && equal->n > 0 &&
+        ns_set(o, "labelFilter", ns_filter_json(equal)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return ns_dump(o);
+}
+
+char *ns_req_extend(const char *id, uint64_t ms)
+{
+    char by[40];
+
+    /* google.protobuf.Duration in JSON: seconds, "s" suffix. */
+    if (ms % 1000 == 0)
+        snprintf(by, sizeof by, "%" PRIu64 "s", ms / 1000);
+    else
+        snprintf(by, sizeof by, "%" PRIu64 ".%03us", ms / 1000,
+                 (unsigned)(ms % 1000));
+    return ns_dump(json_pack("{s:s,s:s}", "instanceId", id, "extendBy", by));
 }
 
 char *ns_req_ingress(const char *id, uint32_t port)
@@ -640,9 +774,13 @@ static csdk_status_t ns_load(const char *body, size_t len, const char *what,
         return ns_bad_reply(e, what, "an empty body", "", 0, secret);
     o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (o == NULL) {
-        char why[200];
+        char why[200], text[120];
 
-        snprintf(why, sizeof why, "not JSON: %s at byte %d", je.text,
+        /* jansson's text quotes the offending input: make it one
+         * printable line without the secret, like any excerpt. */
+        ns_excerpt(text, sizeof text, je.text, strlen(je.text),
+                   sizeof text - 8, secret);
+        snprintf(why, sizeof why, "not JSON: %s at byte %d", text,
                  je.position);
         return ns_bad_reply(e, what, why, body, len, secret);
     }
@@ -849,6 +987,31 @@ csdk_status_t ns_parse_ingress(const char *body, size_t len,
         free(*fqdn);
         *fqdn = NULL;
     }
+    return rc;
+}
+
+csdk_status_t ns_parse_extend(const char *body, size_t len,
+                              const char *secret, int64_t *deadline_ms,
+                              ns_err_t *e)
+{
+    ns_reader_t rd = {NULL};
+    json_t *o;
+    csdk_status_t rc;
+    int r;
+
+    *deadline_ms = 0;
+    if ((rc = ns_load(body, len, "ExtendInstance", secret, &o, e)) != CSDK_OK)
+        return rc;
+    r = ns_get_time(&rd, o, "newDeadline", "new_deadline", deadline_ms);
+    if (r == 0 && *deadline_ms <= 0) {
+        /* The reply's one field: without it the deadline is unknown. */
+        rd.bad = "newDeadline";
+        r = -1;
+    }
+    json_decref(o);
+    rc = ns_read_result(r, &rd, "ExtendInstance", body, len, secret, e);
+    if (rc != CSDK_OK)
+        *deadline_ms = 0;
     return rc;
 }
 

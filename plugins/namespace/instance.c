@@ -1,6 +1,7 @@
 /*
  * plugins/namespace/instance.c - instances: create, get, info, list,
- * destroy, url.
+ * destroy, url, extend_timeout, find and find_or_create (named sandboxes:
+ * see the section's comment for why find_or_create is atomic).
  *
  * create is never retried by the host, and must not leak an instance:
  *  - every instance carries a label csdk-client=<random id of the call>;
@@ -106,6 +107,35 @@ static const char *ns_status_word(const char *s)
     return "unknown";
 }
 
+/* The labels csdk sets itself: never user metadata. */
+static int ns_label_ours(const char *key)
+{
+    static const char *const ours[] = {NS_LABEL_CLIENT, NS_LABEL_RUNTIME,
+                                       NS_LABEL_PROVIDER, NS_LABEL_NAMESPACE,
+                                       NS_LABEL_NAME};
+
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+        if (strcmp(key, ours[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* A named sandbox's name and namespace, when its labels hold them as
+ * they are (a hashed value, "~...", cannot be turned back). */
+static int32_t ns_report_name(ns_state_t *st, csdk_call_t *call,
+                              const ns_instance_t *in)
+{
+    const char *name = ns_pairs_get(&in->labels, NS_LABEL_NAME);
+    const char *space = ns_pairs_get(&in->labels, NS_LABEL_NAMESPACE);
+    int32_t failed = 0;
+
+    if (name != NULL && *name != '\0' && *name != '~')
+        failed |= st->host->set_str(call, CSDK_F_NAME, name);
+    if (space != NULL && *space != '\0' && *space != '~')
+        failed |= st->host->set_str(call, CSDK_F_NAMESPACE, space);
+    return failed;
+}
+
 /* Report the record of `in`.  With `detail` (info), Namespace's own view
  * goes into metadata under "namespace.". */
 static csdk_status_t ns_report(ns_state_t *st, csdk_call_t *call,
@@ -128,10 +158,10 @@ static csdk_status_t ns_report(ns_state_t *st, csdk_call_t *call,
                                  in->deadline_ms - in->created_ms);
     }
     for (size_t i = 0; i < in->labels.n; i++)
-        if (strcmp(in->labels.v[i].key, NS_LABEL_CLIENT) != 0 &&
-            strcmp(in->labels.v[i].key, NS_LABEL_RUNTIME) != 0)
+        if (!ns_label_ours(in->labels.v[i].key))
             failed |= h->set_meta(call, in->labels.v[i].key,
                                   in->labels.v[i].value);
+    failed |= ns_report_name(st, call, in);
     if (detail) {
         char shape[160];
 
@@ -357,7 +387,8 @@ csdk_status_t ns_get(ns_state_t *st, csdk_call_t *call, const char *id,
 typedef int ns_each_fn(void *arg, const ns_instance_t *in);
 
 static csdk_status_t ns_list_each(ns_state_t *st, csdk_call_t *call,
-                                  ns_each_fn *fn, void *arg, ns_err_t *e)
+                                  const ns_pairs_t *filter, ns_each_fn *fn,
+                                  void *arg, ns_err_t *e)
 {
     char *cursor = NULL;
     csdk_status_t rc = CSDK_OK;
@@ -366,7 +397,7 @@ static csdk_status_t ns_list_each(ns_state_t *st, csdk_call_t *call,
         csdk_http_resp_t resp;
         ns_instance_t *v = NULL;
         size_t n = 0;
-        char *body = ns_req_list(cursor);
+        char *body = ns_req_list_labels(cursor, filter);
         int stop = 0;
 
         free(cursor);
@@ -435,7 +466,7 @@ csdk_status_t ns_list(ns_state_t *st, csdk_call_t *call)
 
     e.msg[0] = '\0';
     e.retry_after_ms = -1;
-    rc = ns_list_each(st, call, ns_list_one, &a, &e);
+    rc = ns_list_each(st, call, NULL, ns_list_one, &a, &e);
     if (rc != CSDK_OK)
         return e.msg[0] ? ns_fail(st, call, rc, &e) : rc;
     return a.rc;
@@ -511,10 +542,11 @@ static csdk_status_t ns_create_conf(ns_state_t *st, csdk_call_t *call,
     return rc;
 }
 
-/* Labels: the user's metadata, then ours. */
+/* Labels: the user's metadata, then ours (with a named sandbox's). */
 static csdk_status_t ns_create_labels(ns_state_t *st, csdk_call_t *call,
                                       const csdk_create_opts_t *o,
                                       const ns_conf_t *c, const char *client,
+                                      const ns_pairs_t *named,
                                       ns_pairs_t *labels)
 {
     for (size_t i = 0; i < o->n_metadata; i++) {
@@ -523,13 +555,16 @@ static csdk_status_t ns_create_labels(ns_state_t *st, csdk_call_t *call,
         if (k == NULL || *k == '\0')
             return st->host->error(call, CSDK_E_INVALID_ARGUMENT,
                                    "a metadata key is empty");
-        if (strcmp(k, NS_LABEL_CLIENT) == 0 || strcmp(k, NS_LABEL_RUNTIME) == 0)
+        if (ns_label_ours(k))
             return st->host->error(call, CSDK_E_INVALID_ARGUMENT,
                                    "metadata key '%s' is the name of a label "
                                    "csdk sets itself; rename it", k);
         if (ns_pairs_set(labels, k, v ? v : "") != 0)
             return ns_nomem(st, call);
     }
+    for (size_t i = 0; named != NULL && i < named->n; i++)
+        if (ns_pairs_set(labels, named->v[i].key, named->v[i].value) != 0)
+            return ns_nomem(st, call);
     if (ns_pairs_set(labels, NS_LABEL_CLIENT, client) != 0 ||
         (c->runtime != NULL &&
          ns_pairs_set(labels, NS_LABEL_RUNTIME, c->runtime) != 0))
@@ -569,7 +604,7 @@ static csdk_status_t ns_recover(ns_state_t *st, const char *client,
     csdk_status_t rc;
 
     memset(out, 0, sizeof *out);
-    rc = ns_list_each(st, NULL, ns_find_one, &a, &e);
+    rc = ns_list_each(st, NULL, NULL, ns_find_one, &a, &e);
     if (rc != CSDK_OK) {
         st->host->log(st->inst, CSDK_LOG_WARN,
                       "after a lost CreateInstance reply, the instance list "
@@ -719,10 +754,12 @@ static const char *ns_create_image(const ns_conf_t *c)
     return "builtin:base"; /* ComputeSDK's default */
 }
 
-/* CreateInstance and its reply, recovering a lost reply. */
+/* CreateInstance and its reply, recovering a lost reply.  A recovered
+ * instance the call has no time for is destroyed, unless it is `named`
+ * (see ns_make). */
 static csdk_status_t ns_create_call(ns_state_t *st, csdk_call_t *call,
                                     const char *body, const char *client,
-                                    ns_instance_t *in)
+                                    int named, ns_instance_t *in)
 {
     csdk_http_resp_t resp;
     ns_rpc_t r;
@@ -752,15 +789,32 @@ static csdk_status_t ns_create_call(ns_state_t *st, csdk_call_t *call,
         return rc; /* the failure recorded above stands */
     }
     if (st->host->cancelled(call) || st->host->remaining_ms(call) == 0) {
-        ns_destroy_quietly(st, in->id, "its create call ran out of time");
+        if (!named)
+            ns_destroy_quietly(st, in->id, "its create call ran out of time");
         ns_instance_free(in);
         return rc;
     }
     return CSDK_OK;
 }
 
-csdk_status_t ns_create(ns_state_t *st, csdk_call_t *call,
-                        const csdk_create_opts_t *opts)
+/* An instance that failed to start: no caller can ever use it. */
+static int ns_failed(const ns_instance_t *in)
+{
+    return in->status != NULL &&
+           (ns_is_gone(in->status) || strcmp(in->status, "ERROR") == 0);
+}
+
+/*
+ * One create, up to a ready instance in *out (status RUNNING, cached),
+ * without reporting it.  `named` (may be NULL) adds a named sandbox's
+ * labels; then an instance made by this call is destroyed on failure
+ * only when it failed to start: once made it carries the name, another
+ * caller may already have found it and returned it, and find or
+ * find_or_create return it later (its deadline still ends it).
+ */
+static csdk_status_t ns_make(ns_state_t *st, csdk_call_t *call,
+                             const csdk_create_opts_t *opts,
+                             const ns_pairs_t *named, ns_instance_t *out)
 {
     csdk_create_opts_t o;
     ns_create_req_t req;
@@ -771,6 +825,7 @@ csdk_status_t ns_create(ns_state_t *st, csdk_call_t *call,
     char client[33], *body;
     csdk_status_t rc;
 
+    memset(out, 0, sizeof *out);
     csdk_opts_read(&o, sizeof o, opts);
     if (o.env == NULL)
         o.n_env = 0;
@@ -787,7 +842,7 @@ csdk_status_t ns_create(ns_state_t *st, csdk_call_t *call,
     if (rc != CSDK_OK)
         return rc;
     ns_random_hex(client);
-    rc = ns_create_labels(st, call, &o, &c, client, &labels);
+    rc = ns_create_labels(st, call, &o, &c, client, named, &labels);
     if (rc != CSDK_OK)
         goto out_conf;
     memset(&req, 0, sizeof req);
@@ -812,7 +867,7 @@ csdk_status_t ns_create(ns_state_t *st, csdk_call_t *call,
                              "is not UTF-8?)");
         goto out_labels;
     }
-    rc = ns_create_call(st, call, body, client, &in);
+    rc = ns_create_call(st, call, body, client, named != NULL, &in);
     free(body);
     if (rc != CSDK_OK)
         goto out_labels;
@@ -830,22 +885,41 @@ csdk_status_t ns_create(ns_state_t *st, csdk_call_t *call,
         }
     }
     if (rc != CSDK_OK) {
-        ns_destroy_quietly(st, in.id, "its create call failed");
+        if (named == NULL || ns_failed(&in))
+            ns_destroy_quietly(st, in.id, "its create call failed");
+        else
+            st->host->log(st->inst, CSDK_LOG_INFO, "named instance %s is "
+                          "kept although its create call failed: another "
+                          "call may use it", in.id);
         ns_instance_free(&in);
         goto out_labels;
     }
     /* The reply's metadata may predate readiness: report it as running. */
     free(in.status);
     in.status = strdup("RUNNING");
-    if (in.status == NULL || ns_cache_put(st, &in) == NULL)
+    if (in.status == NULL || ns_cache_put(st, &in) == NULL) {
+        ns_instance_free(&in);
         rc = ns_nomem(st, call);
-    else
-        rc = ns_report(st, call, &in, 0);
-    ns_instance_free(&in);
+    } else {
+        *out = in;
+    }
 out_labels:
     ns_pairs_free(&labels);
 out_conf:
     ns_conf_free(&c);
+    return rc;
+}
+
+csdk_status_t ns_create(ns_state_t *st, csdk_call_t *call,
+                        const csdk_create_opts_t *opts)
+{
+    ns_instance_t in;
+    csdk_status_t rc = ns_make(st, call, opts, NULL, &in);
+
+    if (rc != CSDK_OK)
+        return rc;
+    rc = ns_report(st, call, &in, 0);
+    ns_instance_free(&in);
     return rc;
 }
 
@@ -915,4 +989,380 @@ csdk_status_t ns_url(ns_state_t *st, csdk_call_t *call, const char *id,
     free(fqdn);
     return st->host->set_str(call, CSDK_F_URL, url) != 0 ? ns_nomem(st, call)
                                                          : CSDK_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Extend                                                              */
+/* ------------------------------------------------------------------ */
+
+/* google.protobuf.Duration's range, in ms. */
+#define NS_DURATION_MAX_MS ((uint64_t)315576000000 * 1000)
+
+csdk_status_t ns_extend(ns_state_t *st, csdk_call_t *call, const char *id,
+                        uint64_t ms)
+{
+    csdk_http_resp_t resp;
+    ns_instance_t in;
+    ns_rpc_t r;
+    ns_err_t e;
+    int64_t deadline;
+    char *body;
+    csdk_status_t rc;
+
+    if (id == NULL || *id == '\0')
+        return st->host->error(call, CSDK_E_INVALID_ARGUMENT,
+                               "no sandbox id given");
+    if (ms == 0 || ms > NS_DURATION_MAX_MS)
+        return st->host->error(call, CSDK_E_INVALID_ARGUMENT,
+                               "extend_timeout by %" PRIu64 " ms: give a "
+                               "positive number of ms, at most %" PRIu64,
+                               ms, NS_DURATION_MAX_MS);
+    if (!ns_id_plausible(id))
+        return ns_not_found(st, call, id, "not a Namespace instance id");
+    body = ns_req_extend(id, ms);
+    if (body == NULL)
+        return ns_nomem(st, call);
+    memset(&r, 0, sizeof r);
+    r.method = "ExtendInstance";
+    r.body = body;
+    r.body_len = strlen(body);
+    rc = ns_rpc(st, call, &r, &resp);
+    free(body);
+    if (rc == CSDK_E_NOT_FOUND)
+        return ns_not_found(st, call, id, "Namespace does not know it");
+    if (rc == CSDK_E_CONFLICT) {
+        /* Refused: a destroyed instance is NOT_FOUND, else say so. */
+        rc = ns_describe_live(st, call, id, 0, &in);
+        if (rc == CSDK_OK) {
+            rc = st->host->error(call, CSDK_E_CONFLICT,
+                                 "Namespace refused to extend sandbox %s, "
+                                 "which is %s; try again once it is "
+                                 "running", id, in.status);
+            ns_instance_free(&in);
+        }
+        return rc;
+    }
+    if (rc != CSDK_OK)
+        return rc;
+    rc = ns_parse_extend(resp.body, resp.body_len, st->token, &deadline, &e);
+    csdk_http_resp_clear(&resp);
+    if (rc != CSDK_OK)
+        return ns_fail(st, call, rc, &e);
+    /* The new deadline is the service's: workspace policy may cap it. */
+    if (st->host->set_str(call, CSDK_F_ID, id) != 0 ||
+        st->host->set_int(call, CSDK_F_EXPIRES_MS, deadline) != 0)
+        return ns_nomem(st, call);
+    return CSDK_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Named sandboxes                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Namespace has no unique names, so a named sandbox is an instance
+ * carrying three labels: csdk-provider (the [provider.NAME] NAME),
+ * csdk-namespace and csdk-name (each through ns_label_value).  Several
+ * live instances may carry one name for a while; the sandbox of that
+ * name is always the OLDEST of them: the earliest createdAt, then the
+ * smallest id.  Every caller applies the same order to what it lists,
+ * so all agree on it.
+ *
+ * find_or_create:
+ *  1. list the name's live instances; if there are any, the oldest is
+ *     the answer (waited for until ready);
+ *  2. else create one carrying the labels and wait until it is ready;
+ *  3. list again.  If ours is the oldest, it is the answer (created 1).
+ *     Otherwise destroy ours and return the oldest (created 0).
+ *  4. If the instance chosen fails or is destroyed before it is ready,
+ *     start again at 1 (a few times, within the call's deadline).
+ *
+ * Why two callers never return different sandboxes: Namespace stamps
+ * createdAt when it makes an instance, and an instance is listed from
+ * then on.  Say A returns `a` and B returns `b`, a older than b.  B
+ * listed after b was made, so after a was made, so its list held a (an
+ * instance is only destroyed by a caller who lost, which a is not), and
+ * B would have chosen a.  The list in step 3 comes after our instance is
+ * ready, so instances made at about the same moment are all listed by
+ * then.
+ *
+ * Why no instance leaks: a caller destroys its own instance whenever it
+ * is not the oldest, and an instance is only ever returned once it is
+ * the oldest, so the destroyed ones were returned to nobody.  What a
+ * crash, a lost reply or a timeout leaves behind carries the name: it is
+ * the sandbox of that name (found by the next find_or_create) or a
+ * younger duplicate nobody returns, and the deadline (sandbox_timeout_ms)
+ * ends it either way.
+ */
+
+/* The labels naming (ns, name) in this provider instance. */
+static csdk_status_t ns_name_labels(ns_state_t *st, csdk_call_t *call,
+                                    const char *ns, const char *name,
+                                    ns_pairs_t *out)
+{
+    char v[NS_LABEL_VALUE_MAX + 1];
+
+    memset(out, 0, sizeof *out);
+    if (ns == NULL || *ns == '\0' || name == NULL || *name == '\0')
+        return st->host->error(call, CSDK_E_INVALID_ARGUMENT,
+                               "a named sandbox needs a namespace and a "
+                               "name");
+    ns_label_value(st->instance, v);
+    if (ns_pairs_set(out, NS_LABEL_PROVIDER, v) != 0)
+        goto oom;
+    ns_label_value(ns, v);
+    if (ns_pairs_set(out, NS_LABEL_NAMESPACE, v) != 0)
+        goto oom;
+    ns_label_value(name, v);
+    if (ns_pairs_set(out, NS_LABEL_NAME, v) != 0)
+        goto oom;
+    return CSDK_OK;
+oom:
+    ns_pairs_free(out);
+    return ns_nomem(st, call);
+}
+
+/* Non-zero if `a` comes before `b`: earlier createdAt, then smaller id. */
+static int ns_older(const ns_instance_t *a, const ns_instance_t *b)
+{
+    if (a->created_ms != b->created_ms)
+        return a->created_ms < b->created_ms;
+    return strcmp(a->id, b->id) < 0;
+}
+
+/* What a named sandbox's record needs of a list entry. */
+static int ns_instance_dup(ns_instance_t *dst, const ns_instance_t *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->id = strdup(src->id);
+    dst->status = strdup(src->status);
+    dst->created_ms = src->created_ms;
+    dst->ready_ms = src->ready_ms;
+    dst->deadline_ms = src->deadline_ms;
+    for (size_t i = 0; i < src->labels.n; i++)
+        if (ns_pairs_set(&dst->labels, src->labels.v[i].key,
+                         src->labels.v[i].value) != 0) {
+            ns_instance_free(dst);
+            return -1;
+        }
+    if (dst->id == NULL || dst->status == NULL) {
+        ns_instance_free(dst);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct ns_oldest_arg {
+    const ns_pairs_t *want;
+    ns_instance_t best;
+    int hit, oom;
+} ns_oldest_arg_t;
+
+static int ns_oldest_one(void *arg, const ns_instance_t *in)
+{
+    ns_oldest_arg_t *a = arg;
+
+    /* The labels are checked here too: a service that ignored the
+     * filter must not make any instance the named one. */
+    for (size_t i = 0; i < a->want->n; i++) {
+        const char *v = ns_pairs_get(&in->labels, a->want->v[i].key);
+
+        if (v == NULL || strcmp(v, a->want->v[i].value) != 0)
+            return 0;
+    }
+    if (in->id == NULL || strcmp(in->status, "ERROR") == 0 ||
+        (a->hit && !ns_older(in, &a->best)))
+        return 0;
+    if (a->hit)
+        ns_instance_free(&a->best);
+    a->hit = 0;
+    if (ns_instance_dup(&a->best, in) != 0) {
+        a->oom = 1;
+        return 1;
+    }
+    a->hit = 1;
+    return 0;
+}
+
+/*
+ * The oldest live instance carrying `want`: CSDK_OK with *out,
+ * CSDK_E_NOT_FOUND (nothing recorded) when there is none, else the
+ * failure, recorded on the call.  A failed list is tried once more
+ * within the clean-up grace period (`retry`), for the list that decides
+ * who keeps an instance just made.
+ */
+static csdk_status_t ns_named_oldest(ns_state_t *st, csdk_call_t *call,
+                                     const ns_pairs_t *want, int retry,
+                                     ns_instance_t *out)
+{
+    ns_oldest_arg_t a;
+    ns_err_t e;
+    csdk_status_t rc;
+
+    memset(out, 0, sizeof *out);
+    memset(&a, 0, sizeof a);
+    a.want = want;
+    e.msg[0] = '\0';
+    e.retry_after_ms = -1;
+    rc = ns_list_each(st, call, want, ns_oldest_one, &a, &e);
+    if (rc != CSDK_OK && retry && !a.oom) {
+        if (a.hit)
+            ns_instance_free(&a.best);
+        memset(&a, 0, sizeof a);
+        a.want = want;
+        rc = ns_list_each(st, NULL, want, ns_oldest_one, &a, &e);
+        if (rc != CSDK_OK)
+            (void)ns_fail(st, call, rc, &e);
+    }
+    if (a.oom) {
+        rc = ns_nomem(st, call);
+    } else if (rc == CSDK_OK && !a.hit) {
+        rc = CSDK_E_NOT_FOUND;
+    } else if (rc == CSDK_OK) {
+        *out = a.best;
+        return CSDK_OK;
+    }
+    if (a.hit)
+        ns_instance_free(&a.best);
+    return rc;
+}
+
+/* Report a named sandbox's record. */
+static csdk_status_t ns_report_named(ns_state_t *st, csdk_call_t *call,
+                                     const ns_instance_t *in, const char *ns,
+                                     const char *name, int created)
+{
+    csdk_status_t rc = ns_report(st, call, in, 0);
+
+    if (rc == CSDK_OK &&
+        (st->host->set_str(call, CSDK_F_NAME, name) != 0 ||
+         st->host->set_str(call, CSDK_F_NAMESPACE, ns) != 0 ||
+         st->host->set_int(call, CSDK_F_CREATED, created) != 0))
+        rc = ns_nomem(st, call);
+    return rc;
+}
+
+/* The result of ns_named_take when the chosen instance is gone. */
+#define NS_AGAIN 1000
+
+/* Wait until the chosen instance `w` is ready and describe it into *out.
+ * NS_AGAIN when it failed or was destroyed meanwhile (choose again). */
+static csdk_status_t ns_named_take(ns_state_t *st, csdk_call_t *call,
+                                   ns_instance_t *w, ns_instance_t *out)
+{
+    csdk_status_t rc = ns_wait_ready(st, call, w);
+
+    memset(out, 0, sizeof *out);
+    /* UNAVAILABLE: it failed or was destroyed (ns_wait_ready retries
+     * transient failures itself). */
+    if (rc != CSDK_OK)
+        return rc == CSDK_E_UNAVAILABLE || ns_failed(w) ? NS_AGAIN : rc;
+    rc = ns_describe_live(st, call, w->id, 1, out);
+    if (rc == CSDK_E_NOT_FOUND)
+        return NS_AGAIN;
+    if (rc == CSDK_OK && ns_cache_put(st, out) == NULL) {
+        ns_instance_free(out);
+        return ns_nomem(st, call);
+    }
+    return rc;
+}
+
+csdk_status_t ns_find(ns_state_t *st, csdk_call_t *call, const char *ns,
+                      const char *name)
+{
+    ns_pairs_t want;
+    ns_instance_t in;
+    csdk_status_t rc = ns_name_labels(st, call, ns, name, &want);
+
+    if (rc != CSDK_OK)
+        return rc;
+    rc = ns_named_oldest(st, call, &want, 0, &in);
+    ns_pairs_free(&want);
+    if (rc == CSDK_E_NOT_FOUND)
+        return st->host->error(call, CSDK_E_NOT_FOUND,
+                               "no sandbox named '%.100s' in namespace "
+                               "'%.100s' of provider '%s'; make it with "
+                               "find_or_create", name, ns, st->instance);
+    if (rc != CSDK_OK)
+        return rc;
+    rc = ns_report_named(st, call, &in, ns, name, 0);
+    ns_instance_free(&in);
+    return rc;
+}
+
+/* One round of find_or_create (steps 1-3 above): CSDK_OK with the
+ * sandbox reported, NS_AGAIN, or a failure. */
+static csdk_status_t ns_foc_round(ns_state_t *st, csdk_call_t *call,
+                                  const char *ns, const char *name,
+                                  const csdk_create_opts_t *opts,
+                                  const ns_pairs_t *want)
+{
+    ns_instance_t w, mine, got;
+    csdk_status_t rc = ns_named_oldest(st, call, want, 0, &w);
+
+    if (rc != CSDK_OK && rc != CSDK_E_NOT_FOUND)
+        return rc;
+    if (rc == CSDK_E_NOT_FOUND) {
+        rc = ns_make(st, call, opts, want, &mine);
+        if (rc != CSDK_OK)
+            return rc;
+        rc = ns_named_oldest(st, call, want, 1, &w);
+        if (rc == CSDK_E_NOT_FOUND || (rc == CSDK_OK && !ns_older(&w, &mine))) {
+            /* Ours is the oldest (or the only one listed). */
+            if (rc == CSDK_OK)
+                ns_instance_free(&w);
+            rc = ns_report_named(st, call, &mine, ns, name, 1);
+            ns_instance_free(&mine);
+            return rc;
+        }
+        if (rc != CSDK_OK) {
+            /* Who keeps it is unknown: keep ours; it carries the name. */
+            st->host->log(st->inst, CSDK_LOG_WARN, "named instance %s is "
+                          "kept: the instances of its name could not be "
+                          "listed", mine.id);
+            ns_instance_free(&mine);
+            return rc;
+        }
+        st->host->log(st->inst, CSDK_LOG_DEBUG, "instance %s of that name "
+                      "is older than ours (%s)", w.id, mine.id);
+        ns_destroy_quietly(st, mine.id, "an older instance has that name");
+        ns_instance_free(&mine);
+    }
+    rc = ns_named_take(st, call, &w, &got);
+    ns_instance_free(&w);
+    if (rc != CSDK_OK)
+        return rc;
+    rc = ns_report_named(st, call, &got, ns, name, 0);
+    ns_instance_free(&got);
+    return rc;
+}
+
+csdk_status_t ns_find_or_create(ns_state_t *st, csdk_call_t *call,
+                                const char *ns, const char *name,
+                                const csdk_create_opts_t *opts)
+{
+    ns_pairs_t want;
+    csdk_status_t rc = ns_name_labels(st, call, ns, name, &want);
+
+    if (rc != CSDK_OK)
+        return rc;
+    for (int round = 0; round < 4; round++) {
+        if (st->host->cancelled(call) || st->host->remaining_ms(call) == 0) {
+            rc = ns_stopped(st, call, "finding or creating a named sandbox");
+            break;
+        }
+        rc = ns_foc_round(st, call, ns, name, opts, &want);
+        if (rc != NS_AGAIN)
+            break;
+        st->host->log(st->inst, CSDK_LOG_INFO, "the sandbox named '%.100s' "
+                      "failed before it was ready; choosing again", name);
+    }
+    ns_pairs_free(&want);
+    if (rc == NS_AGAIN)
+        rc = st->host->error(call, CSDK_E_UNAVAILABLE,
+                             "the sandbox named '%.100s' in namespace "
+                             "'%.100s' failed to start four times; try "
+                             "again (see its instances in Namespace's "
+                             "dashboard)", name, ns);
+    return rc;
 }

@@ -34,6 +34,9 @@ static csdk_run_command_fn ns_slot_run_command;
 static csdk_run_code_fn ns_slot_run_code;
 static csdk_info_fn ns_slot_info;
 static csdk_url_fn ns_slot_url;
+static csdk_find_fn ns_slot_find;
+static csdk_find_or_create_fn ns_slot_find_or_create;
+static csdk_extend_timeout_fn ns_slot_extend_timeout;
 static csdk_read_file_fn ns_slot_read_file;
 static csdk_write_file_fn ns_slot_write_file;
 static csdk_mkdir_fn ns_slot_mkdir;
@@ -219,6 +222,26 @@ static csdk_status_t ns_slot_url(void *state, csdk_call_t *call,
     return ns_url(state, call, id, port, protocol);
 }
 
+static csdk_status_t ns_slot_find(void *state, csdk_call_t *call,
+                                  const char *namespace_, const char *name)
+{
+    return ns_find(state, call, namespace_, name);
+}
+
+static csdk_status_t ns_slot_find_or_create(void *state, csdk_call_t *call,
+                                            const char *namespace_,
+                                            const char *name,
+                                            const csdk_create_opts_t *opts)
+{
+    return ns_find_or_create(state, call, namespace_, name, opts);
+}
+
+static csdk_status_t ns_slot_extend_timeout(void *state, csdk_call_t *call,
+                                            const char *id, uint64_t ms)
+{
+    return ns_extend(state, call, id, ms);
+}
+
 static csdk_status_t ns_slot_read_file(void *state, csdk_call_t *call,
                                        const char *id, const char *path)
 {
@@ -286,6 +309,10 @@ static const csdk_provider_def_t ns_def = {
     .readdir = ns_slot_readdir,
     .exists = ns_slot_exists,
     .remove = ns_slot_remove,
+
+    .find = ns_slot_find,
+    .find_or_create = ns_slot_find_or_create,
+    .extend_timeout = ns_slot_extend_timeout,
 };
 
 CSDK_EXPORT csdk_provider_entry_fn csdk_provider_entry;

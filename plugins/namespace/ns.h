@@ -10,7 +10,8 @@
  *   rpc.c        one Connect call over csdk_http: headers, deadlines,
  *                statuses and messages; the HTTP handle cache
  *   instance.c   create (with readiness and lost-reply recovery), get,
- *                info, list, destroy, url
+ *                info, list, destroy, url, extend_timeout, and named
+ *                sandboxes (find, find_or_create)
  *   exec.c       run_command and run_code through RunCommandSync: the
  *                in-sandbox runner, streaming by polling, background runs
  *   fs.c         the six filesystem methods, as fixed scripts over
@@ -44,6 +45,14 @@
  * (labels too) may not use these two names. */
 #define NS_LABEL_CLIENT "csdk-client"   /* random id of the create call */
 #define NS_LABEL_RUNTIME "csdk-runtime" /* python / node, when chosen */
+/* Labels of a named sandbox (find_or_create): the [provider.NAME] NAME,
+ * the namespace and the name, each through ns_label_value. */
+#define NS_LABEL_PROVIDER "csdk-provider"
+#define NS_LABEL_NAMESPACE "csdk-namespace"
+#define NS_LABEL_NAME "csdk-name"
+/* namespace.stdlib.Label: a value has at most 255 bytes.  The longest
+ * value csdk sends is ns_label_value's. */
+#define NS_LABEL_VALUE_MAX 255
 
 #define NS_MIB ((uint64_t)1 << 20)
 
@@ -193,6 +202,11 @@ char *ns_req_create(const ns_create_req_t *r);
 char *ns_req_instance(const char *id);
 char *ns_req_destroy(const char *id, const char *reason);
 char *ns_req_list(const char *cursor);
+/* ListInstances keeping only instances that carry every label of
+ * `equal` with that value (labelFilter, op EQUAL); equal may be NULL. */
+char *ns_req_list_labels(const char *cursor, const ns_pairs_t *equal);
+/* ExtendInstance by `ms` (extendBy, a Duration: "90s", "1.5s"). */
+char *ns_req_extend(const char *id, uint64_t ms);
 char *ns_req_ingress(const char *id, uint32_t port);
 char *ns_req_run(const char *id, const char *container,
                  const char *const *argv, size_t argc, const csdk_kv_t *env,
@@ -216,6 +230,11 @@ csdk_status_t ns_parse_run(const char *body, size_t len, const char *secret,
                            ns_run_reply_t *out, ns_err_t *e);
 csdk_status_t ns_parse_ingress(const char *body, size_t len,
                                const char *secret, char **fqdn, ns_err_t *e);
+/* ExtendInstance's reply: newDeadline (required) in ms since the
+ * epoch. */
+csdk_status_t ns_parse_extend(const char *body, size_t len,
+                              const char *secret, int64_t *deadline_ms,
+                              ns_err_t *e);
 /* An empty reply ({}), as DestroyInstance gives. */
 csdk_status_t ns_parse_empty(const char *body, size_t len, const char *what,
                              const char *secret, ns_err_t *e);
@@ -233,6 +252,14 @@ csdk_status_t ns_map_error(long http_status, const char *body, size_t len,
  * escaped, `secret` masked, at most `max` source bytes. */
 void ns_excerpt(char *dst, size_t dstlen, const char *body, size_t len,
                 size_t max, const char *secret);
+
+/* A label value for any string: `s` itself when it is 1-255 bytes of
+ * [A-Za-z0-9._-], else "~" and the SHA-256 of `s` in hex (66 bytes with
+ * the NUL), so that any name fits Namespace's label limits and two
+ * different strings never share a value. */
+void ns_label_value(const char *s, char out[NS_LABEL_VALUE_MAX + 1]);
+/* SHA-256 of data as 64 lowercase hex digits and a NUL. */
+void ns_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* RFC 3339 timestamp -> ms since the epoch; -1 when malformed. */
 int64_t ns_parse_time(const char *s);
@@ -348,6 +375,17 @@ csdk_status_t ns_list(ns_state_t *st, csdk_call_t *call);
 csdk_status_t ns_destroy(ns_state_t *st, csdk_call_t *call, const char *id);
 csdk_status_t ns_url(ns_state_t *st, csdk_call_t *call, const char *id,
                      uint32_t port, const char *protocol);
+/* ExtendInstance: the deadline moves `ms` later; reports CSDK_F_ID and
+ * CSDK_F_EXPIRES_MS (the new deadline). */
+csdk_status_t ns_extend(ns_state_t *st, csdk_call_t *call, const char *id,
+                        uint64_t ms);
+/* Named sandboxes (see instance.c for the rule that makes
+ * find_or_create atomic). */
+csdk_status_t ns_find(ns_state_t *st, csdk_call_t *call, const char *ns,
+                      const char *name);
+csdk_status_t ns_find_or_create(ns_state_t *st, csdk_call_t *call,
+                                const char *ns, const char *name,
+                                const csdk_create_opts_t *opts);
 /* DescribeInstance of a live instance: NOT_FOUND for an unknown or
  * destroyed one.  With `need_running`, CONFLICT while it is not ready. */
 csdk_status_t ns_describe_live(ns_state_t *st, csdk_call_t *call,

@@ -97,7 +97,16 @@ ok() {
     echo "ok $checks - $*"
 }
 
+# known WHAT: an attack that succeeds against a gap the documentation
+# states (docs/docker-provider.md, "Known gaps"): reported on every run,
+# not counted as a failure, so that the day it stops succeeding shows.
+known() {
+    checks=$((checks + 1))
+    echo "KNOWN GAP $checks - $*"
+}
+
 bad() {
+    local f
     checks=$((checks + 1))
     failures=$((failures + 1))
     echo "FAIL $checks - $*"
@@ -146,7 +155,7 @@ full_id() {
 # running ID: the engine says the container runs.
 running() {
     engine_api GET "/containers/${1#*:}/json" 2>/dev/null |
-        "$PYTHON" -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)["State"]["Running"] else 1)'
+        "$PYTHON" -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)["State"]["Running"] else 1)' 2>/dev/null
 }
 
 # cgroup_dir CONTROLLER ID: the container's cgroup directory on the host

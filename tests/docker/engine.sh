@@ -35,7 +35,9 @@
 # shellcheck shell=sh disable=SC3043
 # POSIX sh plus `local`; needs curl, tar, od, awk, and GNU date (%N).
 # Every engine runs as root with its state in its run directory: two
-# engines of any kind run side by side (make check runs tests in parallel).
+# engines of any kind can run side by side, but scripts take turns
+# (_engine_take_turn) so that make check's parallel tests do not overload
+# the machine.  The engines never inherit the turn's lock (fd 9).
 # No engine ever creates a network bridge: dockerd runs with --bridge=none,
 # podman with netns "none", and engine_run uses NetworkMode "none".
 
@@ -135,6 +137,19 @@ _engine_mkrundir() {
     echo "$dir"
 }
 
+# Scripts that start engines take turns (the first engine_start of a
+# script waits for the lock; the script's exit releases it): an engine
+# with its containers is a heavy load, and two or three at once on a
+# 2-core machine make the timing cases of the suites they run miss.
+# Engines of one script still run side by side.
+_engine_take_turn() {
+    [ -z "${_engine_turn:-}" ] || return 0
+    _engine_turn=1
+    command -v flock >/dev/null 2>&1 || return 0
+    exec 9>"${TMPDIR:-/tmp}/csdk-engine-tests.lock" || return 0
+    flock 9
+}
+
 # engine_start docker|podman|docker-runsc
 engine_start() {
     local name rd sock pid t0 t1 api
@@ -146,6 +161,7 @@ engine_start() {
         return 2
         ;;
     esac
+    _engine_take_turn
     rd=$(_engine_mkrundir) || return 1
     _engine_started="$_engine_started $rd"
     sock=$rd/$name.sock
@@ -267,7 +283,7 @@ EOF
         echo '{}' >"$rd/daemon.json"
     fi
     containerd --config "$rd/containerd.toml" \
-        </dev/null >"$rd/containerd.log" 2>&1 &
+        </dev/null >"$rd/containerd.log" 2>&1 9>&- &
     echo $! >"$rd/containerd.pid"
     # Wait for containerd's socket so that dockerd never sees it missing.
     local i=0
@@ -291,7 +307,7 @@ EOF
         --iptables=false --ip6tables=false --bridge=none \
         --data-root "$rd/data" --exec-root "$rd/exec" \
         --pidfile "$rd/docker.pid" \
-        -H "unix://$sock" </dev/null >"$rd/dockerd.log" 2>&1 &
+        -H "unix://$sock" </dev/null >"$rd/dockerd.log" 2>&1 9>&- &
     echo $! >"$rd/engine.pid"
 }
 
@@ -338,7 +354,7 @@ EOF
     # A simple command, so that $! is podman itself (not a subshell).
     CONTAINERS_CONF=$rd/containers.conf CONTAINERS_STORAGE_CONF=$rd/storage.conf \
         TMPDIR=$rd/imgtmp podman system service --time=0 "unix://$sock" \
-        </dev/null >"$rd/podman.log" 2>&1 &
+        </dev/null >"$rd/podman.log" 2>&1 9>&- &
     echo $! >"$rd/engine.pid"
 }
 

@@ -28,6 +28,7 @@ import secrets
 import select
 import shutil
 import signal
+import socket
 import socketserver
 import subprocess
 import sys
@@ -44,6 +45,7 @@ COMPUTE_METHODS = (
     "ListInstances",
     "DestroyInstance",
     "WaitInstanceSync",
+    "ExtendInstance",
     "CreateIngress",
     "ListIngresses",
 )
@@ -70,7 +72,7 @@ HTTP_STATUS = {
 }
 
 FAULT_KINDS = ("401", "403", "429", "500", "503", "slow", "truncated",
-               "nonjson", "huge", "not_ready")
+               "badjson", "nonjson", "huge", "not_ready")
 FAULT_ERRORS = {
     "401": ("unauthenticated", "invalid or expired token"),
     "403": ("permission_denied", "the token does not grant this action"),
@@ -88,6 +90,17 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 COMMAND_CAP_S = 60.0
 WAIT_CAP_S = 60.0
 DEFAULT_LIFETIME_S = 3600.0
+# namespace.stdlib.Label (proto): a name is up to 63 bytes matching this
+# expression; a value is up to 255 bytes.
+LABEL_NAME_RE = re.compile(r"^[a-z]([a-z0-9-.]*[a-z0-9])?$")
+LABEL_NAME_MAX = 63
+LABEL_VALUE_MAX = 255
+# namespace.stdlib.LabelFilterEntry.LabelFilterOp (proto).
+FILTER_OPS = {1: "EQUAL", 2: "NOT_EQUAL", 3: "EXIST"}
+# google.protobuf.Duration in JSON: seconds with up to 9 fractional
+# digits and an "s" suffix, within +-315576000000 s.
+DURATION_RE = re.compile(r"^(-?)(\d+)(\.\d{1,9})?s$")
+DURATION_MAX_S = 315576000000
 INGRESS_DOMAIN = "fake.namespace.test"
 
 
@@ -240,6 +253,84 @@ def env_list(items, where):
             raise RpcError("invalid_argument", w + "value: contains NUL")
         out.append((name, value))
     return out
+
+
+def parse_duration(value, field_name):
+    """A google.protobuf.Duration in JSON ("90s", "1.5s") -> seconds."""
+    m = DURATION_RE.match(value) if isinstance(value, str) else None
+    if m is None:
+        raise RpcError("invalid_argument",
+                       "%s: %r is not a duration (seconds with an \"s\" "
+                       "suffix, e.g. \"90s\")" % (field_name, value))
+    secs = int(m.group(2))
+    if secs > DURATION_MAX_S:
+        raise RpcError("invalid_argument",
+                       "%s: %r is out of range" % (field_name, value))
+    t = secs + (float("0" + m.group(3)) if m.group(3) else 0.0)
+    return -t if m.group(1) else t
+
+
+def label_list(items, where):
+    """[{name, value}] -> [(name, value)], checked as namespace.stdlib.Label
+    documents labels: names of at most 63 bytes matching LABEL_NAME_RE,
+    values of at most 255 bytes."""
+    out = []
+    for i, lab in enumerate(items):
+        w = "%s[%d]." % (where, i)
+        if not isinstance(lab, dict):
+            raise RpcError("invalid_argument", w[:-1] + ": must be an object")
+        name = get_str(lab, "name", w, required=True)
+        value = get_str(lab, "value", w)
+        if len(name.encode()) > LABEL_NAME_MAX or \
+                not LABEL_NAME_RE.match(name):
+            raise RpcError("invalid_argument",
+                           "%sname: %r is not a label name (at most %d "
+                           "bytes of a-z, 0-9, '-' and '.', starting with a "
+                           "letter, ending with a letter or digit)"
+                           % (w, name, LABEL_NAME_MAX))
+        if len(value.encode("utf-8", "surrogatepass")) > LABEL_VALUE_MAX:
+            raise RpcError("invalid_argument",
+                           "%svalue: longer than %d bytes"
+                           % (w, LABEL_VALUE_MAX))
+        out.append((name, value))
+    return out
+
+
+def label_filter(items):
+    """ListInstancesRequest.labelFilter -> [(name, value, op name)]."""
+    out = []
+    for i, f in enumerate(items):
+        w = "labelFilter[%d]." % i
+        if not isinstance(f, dict):
+            raise RpcError("invalid_argument", w[:-1] + ": must be an object")
+        name = get_str(f, "name", w, required=True)
+        value = get_str(f, "value", w)
+        op = field(f, "op")
+        if isinstance(op, str) and op in FILTER_OPS.values():
+            pass
+        elif isinstance(op, int) and not isinstance(op, bool) and \
+                op in FILTER_OPS:
+            op = FILTER_OPS[op]
+        else:
+            # UNKNOWN (0, or no op at all) names no comparison (chosen).
+            raise RpcError("invalid_argument",
+                           "%sop: must be EQUAL, NOT_EQUAL or EXIST" % w)
+        out.append((name, value, op))
+    return out
+
+
+def filter_matches(filters, labels):
+    """Every entry must hold (chosen: the entries are ANDed).  NOT_EQUAL
+    also holds when the label is absent (chosen)."""
+    have = dict(labels)
+    for name, value, op in filters:
+        if op == "EXIST" and name not in have:
+            return False
+        if op == "EQUAL" and have.get(name) != value:
+            return False
+        if op == "NOT_EQUAL" and have.get(name) == value:
+            return False
+    return True
 
 
 def prune(obj):
@@ -411,11 +502,115 @@ class State(object):
         return None
 
 
+def children_map():
+    """{parent pid: [child pids]} for every process on the host."""
+    kids = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and ")".
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1:
+            kids.setdefault(int(fields[1]), []).append(int(name))
+    return kids
+
+
+def descendants(pid):
+    kids, out, todo = children_map(), [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in kids.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def signal_all(pids, sig):
+    for p in pids:
+        try:
+            os.kill(p, sig)
+        except OSError:
+            pass
+
+
 def kill_tree(proc):
+    """Kill PROC and every process descended from it, whatever process
+    group or session they moved to (GNU timeout, setsid, a shell's
+    background jobs): the command's whole tree inside the instance.  The
+    tree is frozen first (SIGSTOP, again for processes forked meanwhile)
+    so that nothing escapes by forking while it is killed.  Processes the
+    command left behind earlier and that were re-parented to the
+    sandbox's init are no longer in the tree and keep running."""
+    frozen = set()
+    for _ in range(20):
+        new = [p for p in [proc.pid] + descendants(proc.pid)
+               if p not in frozen]
+        if not new:
+            break
+        signal_all(new, signal.SIGSTOP)
+        frozen.update(new)
+    signal_all(frozen, signal.SIGKILL)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
         pass
+
+
+class ClientWatch(object):
+    """While a command runs: if the client of handler H closes its
+    connection, kill the command's tree (a Connect server cancels the
+    handler's context when the client goes away).  stop() ends the watch
+    once the command has finished: after it, nothing is killed."""
+
+    def __init__(self, h, proc):
+        self.sock = h.connection
+        self.proc = proc
+        self.lock = threading.Lock()
+        self.done = False
+        self.gone = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def hung_up(self):
+        try:
+            ready, _, _ = select.select([self.sock], [], [], 0.1)
+        except (OSError, ValueError):
+            return None  # no socket to watch
+        if not ready:
+            return False
+        try:
+            data = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        return None if data else True  # data: pipelining, not a hang-up
+
+    def run(self):
+        while True:
+            with self.lock:
+                if self.done:
+                    return
+            h = self.hung_up()
+            if h is None:
+                return
+            if not h:
+                continue
+            with self.lock:
+                if not self.done:
+                    self.gone = True
+                    kill_tree(self.proc)
+            return
+
+    def stop(self):
+        with self.lock:
+            self.done = True
+        return self.gone
 
 
 STATE = None
@@ -573,8 +768,10 @@ def command_argv(inst, argv, cwd):
     return (["/bin/sh", "-c", WRAPPER, "sh", host_cwd] + argv, False)
 
 
-def run_command(inst, argv, env, cwd, budget):
-    """Run ARGV for INST.  Returns (stdout, stderr, exit code)."""
+def run_command(h, inst, argv, env, cwd, budget):
+    """Run ARGV for INST.  Returns (stdout, stderr, exit code).  Past
+    BUDGET, or when the client hangs up, the command's whole tree is
+    killed."""
     cmd, sandboxed = command_argv(inst, argv, cwd)
     env = dict(env)
     if not sandboxed:
@@ -589,17 +786,22 @@ def run_command(inst, argv, env, cwd, budget):
         raise RpcError("internal", "could not start the command: %s" % e)
     with STATE.lock:
         inst.procs.add(proc)
+    watch = ClientWatch(h, proc)
     try:
         out, err = proc.communicate(timeout=budget)
     except subprocess.TimeoutExpired:
+        watch.stop()
         kill_tree(proc)
         proc.kill()
         proc.communicate()
         raise RpcError("deadline_exceeded",
                        "the command did not finish within %.3gs" % budget)
     finally:
+        gone = watch.stop()
         with STATE.lock:
             inst.procs.discard(proc)
+    if gone:
+        raise RpcError("canceled", "the client closed the call")
     rc = proc.returncode
     if rc < 0:
         rc = 128 - rc
@@ -690,13 +892,7 @@ def parse_container(c, i):
 def rpc_create_instance(h, req, fault):
     shape = parse_shape(req)
     purpose = get_str(req, "documented_purpose", "")
-    labels = []
-    for i, lab in enumerate(get_list(req, "labels", "")):
-        w = "labels[%d]." % i
-        if not isinstance(lab, dict):
-            raise RpcError("invalid_argument", w[:-1] + ": must be an object")
-        labels.append((get_str(lab, "name", w, required=True),
-                       get_str(lab, "value", w)))
+    labels = label_list(get_list(req, "labels", ""), "labels")
     containers = []
     for i, c in enumerate(get_list(req, "containers", "")):
         pc = parse_container(c, i)
@@ -776,7 +972,10 @@ def rpc_list_instances(h, req, fault):
     max_entries = get_int(req, "max_entries", "")
     include_complete = get_bool(req, "include_complete_runs", "")
     cursor = get_str(req, "pagination_cursor", "")
-    get_list(req, "label_filter", "")
+    filters = label_filter(get_list(req, "label_filter", ""))
+    not_older = field(req, "not_older_than")
+    if not_older is not None:
+        not_older = parse_ts(not_older, "notOlderThan")
     start = 0
     if cursor:
         try:
@@ -786,7 +985,9 @@ def rpc_list_instances(h, req, fault):
     with STATE.lock:
         STATE.refresh()
         insts = [i for i in STATE.instances.values()
-                 if include_complete or i.status != STATUS_DESTROYED]
+                 if (include_complete or i.status != STATUS_DESTROYED) and
+                 filter_matches(filters, i.labels) and
+                 (not_older is None or i.created >= not_older)]
         page = insts[start:]
         more = None
         if max_entries > 0 and len(page) > max_entries:
@@ -805,6 +1006,44 @@ def rpc_destroy_instance(h, req, fault):
         if inst.status != STATUS_DESTROYED:
             STATE._destroy(inst, now())
     return {}
+
+
+def rpc_extend_instance(h, req, fault):
+    """ExtendInstance: exactly one of extendBy (the deadline moves later by
+    it), ensureMinimum (the deadline becomes at least now + it) and
+    newDeadline (the deadline becomes it) -- the proto documents the three
+    fields, not how they combine: one at a time is chosen."""
+    iid = get_str(req, "instance_id", "", required=True)
+    given = [(n, field(req, n)) for n in ("extend_by", "ensure_minimum",
+                                           "new_deadline")]
+    given = [(n, v) for n, v in given if v is not None]
+    if len(given) != 1:
+        raise RpcError("invalid_argument",
+                       "give exactly one of extendBy, ensureMinimum and "
+                       "newDeadline")
+    name, value = given[0]
+    t = now()
+    if name == "new_deadline":
+        wanted = parse_ts(value, "newDeadline")
+        if wanted <= t:
+            raise RpcError("invalid_argument", "newDeadline is in the past")
+    else:
+        d = parse_duration(value, camel(name))
+        if d <= 0:
+            raise RpcError("invalid_argument",
+                           "%s must be positive" % camel(name))
+    with STATE.lock:
+        inst = STATE.lookup(iid)
+        if inst.status == STATUS_DESTROYED:
+            raise RpcError("failed_precondition",
+                           "instance %s is already terminated" % iid)
+        if name == "extend_by":
+            inst.deadline += d
+        elif name == "ensure_minimum":
+            inst.deadline = max(inst.deadline, t + d)
+        else:
+            inst.deadline = wanted
+        return {"newDeadline": fmt_ts(inst.deadline)}
 
 
 def rpc_create_ingress(h, req, fault):
@@ -902,7 +1141,7 @@ def rpc_run_command_sync(h, req, fault):
     for k, v in env:
         merged.pop(k, None)
         merged[k] = v
-    out, err, rc = run_command(inst, argv, list(merged.items()), cwd,
+    out, err, rc = run_command(h, inst, argv, list(merged.items()), cwd,
                                h.budget(COMMAND_CAP_S))
     return prune({"stdout": base64.b64encode(out).decode(),
                   "stderr": base64.b64encode(err).decode(),
@@ -915,6 +1154,7 @@ RPCS = {
     "ListInstances": rpc_list_instances,
     "DestroyInstance": rpc_destroy_instance,
     "WaitInstanceSync": rpc_wait_instance_sync,
+    "ExtendInstance": rpc_extend_instance,
     "CreateIngress": rpc_create_ingress,
     "ListIngresses": rpc_list_ingresses,
     "RunCommandSync": rpc_run_command_sync,
@@ -961,16 +1201,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def send_bytes(self, status, body, ctype="application/json",
                    headers=None):
-        self.send_response(status)
-        if body or ctype:
-            self.send_header("Content-Type", ctype)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
         self.sent_status = status
+        try:
+            self.send_response(status)
+            if body or ctype:
+                self.send_header("Content-Type", ctype)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except OSError:
+            # The client has gone (e.g. it hung up on a command).
+            self.close_connection = True
 
     def send_json(self, status, obj, headers=None):
         self.send_bytes(status, json.dumps(obj).encode(),
@@ -1140,6 +1384,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
             self.close_connection = True
+            return True
+        if kind == "badjson":
+            # A complete reply whose JSON stops in the middle of an
+            # object: the transfer is fine, the body is not.
+            body = b'{"metadata":{"instanceId":"badjson","status":"RUNN'
+            self.send_bytes(200, body)
             return True
         if kind == "huge":
             head, tail = b'{"padding":"', b'"}'

@@ -255,6 +255,31 @@ run "$a" '["sleep","5"]' '' -H 'Connect-Timeout-Ms: 300'
 expect_error 504 deadline_exceeded "command past Connect-Timeout-Ms"
 [ $(($(ms) - t0)) -lt 3000 ] || fail "the timeout did not stop the command"
 ok
+# The whole tree goes at the time bound, also what left the command's
+# process group or session (setsid, GNU timeout).
+tree_marker=3001.$$
+run "$a" "[\"sh\",\"-c\",\"setsid sleep $tree_marker & timeout 30 sleep $tree_marker & wait\"]" \
+    '' -H 'Connect-Timeout-Ms: 300'
+expect_error 504 deadline_exceeded "a command tree past Connect-Timeout-Ms"
+tree_left='["sh","-c","for p in /proc/[0-9]*; do tr \"\\\\0\" \" \" <$p/cmdline 2>/dev/null; echo; done | grep -c -e \"^sleep '$tree_marker'\" -e \"^timeout 30 sleep '$tree_marker'\""]'
+run "$a" "$tree_left"
+[ "$(stdout_of)" = 0 ] || fail "processes of a timed-out command survive: $(stdout_of)"
+ok
+# A client that hangs up cancels its command (and its tree).
+tree_marker=3002.$$
+t0=$(ms)
+curl -sS -o /dev/null --max-time 1 -H "Authorization: Bearer $NS_FAKE_TOKEN" \
+    -H 'Content-Type: application/json' \
+    --data-binary "{\"instanceId\":\"$a\",\"targetContainerName\":\"main\",\"command\":{\"command\":[\"sh\",\"-c\",\"setsid sleep $tree_marker & sleep $tree_marker; wait\"]}}" \
+    "$NS_FAKE_URL/cmd/$a$CMD" 2>/dev/null
+[ $? = 28 ] || fail "the hung-up call did not time out in curl"
+sleep 0.5
+tree_left='["sh","-c","for p in /proc/[0-9]*; do tr \"\\\\0\" \" \" <$p/cmdline 2>/dev/null; echo; done | grep -c -e \"^sleep '$tree_marker'\" -e \"^timeout 30 sleep '$tree_marker'\""]'
+run "$a" "$tree_left"
+[ "$(stdout_of)" = 0 ] || fail "a command whose client hung up still runs: $(stdout_of)"
+grep -q "RunCommandSync 499\$" "$NS_FAKE_LOG" ||
+    fail "the hung-up call is not logged as canceled (499)"
+ok
 run "$a" '[]'
 expect_error 400 invalid_argument "empty argv"
 post "$NS_FAKE_URL/cmd/$a$CMD" \
@@ -384,6 +409,47 @@ expect_json '[i["instanceId"] for i in d["instances"]]' "[\"$b\"]" \
 call ListInstances '{"includeCompleteRuns":true}'
 expect_json 'len(d["instances"])' 2 "includeCompleteRuns"
 
+# --- labels and labelFilter ------------------------------------------------------
+
+create ',"labels":[{"name":"team","value":"x"},{"name":"csdk-name","value":"box"}]'
+lab=$id
+filter() {
+    call ListInstances "{\"labelFilter\":[$1]}"
+    expect_status 200 "ListInstances labelFilter $1"
+    json '" ".join(i["instanceId"] for i in d.get("instances", []))'
+}
+[ "$(filter '{"name":"team","value":"x","op":"EQUAL"}')" = "$lab" ] ||
+    fail "labelFilter EQUAL"
+[ "$(filter '{"name":"team","value":"x","op":1}')" = "$lab" ] ||
+    fail "labelFilter op as a number"
+[ "$(filter '{"name":"team","value":"y","op":"EQUAL"}')" = "" ] ||
+    fail "labelFilter EQUAL, another value"
+[ "$(filter '{"name":"team","value":"x","op":"NOT_EQUAL"}')" = "$b" ] ||
+    fail "labelFilter NOT_EQUAL (an absent label is not equal)"
+[ "$(filter '{"name":"csdk-name","op":"EXIST"}')" = "$lab" ] ||
+    fail "labelFilter EXIST"
+[ "$(filter '{"name":"team","value":"x","op":"EQUAL"},{"name":"csdk-name","value":"other","op":"EQUAL"}')" = "" ] ||
+    fail "labelFilter entries are not all required"
+ok
+call ListInstances '{"labelFilter":[{"name":"team","value":"x"}]}'
+expect_error 400 invalid_argument "labelFilter without op"
+call ListInstances '{"labelFilter":[{"value":"x","op":"EQUAL"}]}'
+expect_error 400 invalid_argument "labelFilter without name"
+call ListInstances '{"notOlderThan":"2999-01-01T00:00:00Z"}'
+expect_json 'd' '{}' "notOlderThan in the future"
+call CreateInstance '{"shape":{"virtualCpu":1,"memoryMegabytes":512,"machineArch":"amd64"},"labels":[{"name":"Team","value":"x"}]}'
+expect_error 400 invalid_argument "label name with an upper-case letter"
+call CreateInstance '{"shape":{"virtualCpu":1,"memoryMegabytes":512,"machineArch":"amd64"},"labels":[{"name":"a-","value":"x"}]}'
+expect_error 400 invalid_argument "label name ending with a dash"
+long=$(printf '%064d' 0 | tr 0 a)
+call CreateInstance "{\"shape\":{\"virtualCpu\":1,\"memoryMegabytes\":512,\"machineArch\":\"amd64\"},\"labels\":[{\"name\":\"$long\",\"value\":\"x\"}]}"
+expect_error 400 invalid_argument "label name of 64 bytes"
+long=$(printf '%0256d' 0)
+call CreateInstance "{\"shape\":{\"virtualCpu\":1,\"memoryMegabytes\":512,\"machineArch\":\"amd64\"},\"labels\":[{\"name\":\"v\",\"value\":\"$long\"}]}"
+expect_error 400 invalid_argument "label value of 256 bytes"
+call DestroyInstance "{\"instanceId\":\"$lab\"}"
+expect_status 200 "DestroyInstance of the labelled instance"
+
 # --- deadlines -----------------------------------------------------------------
 
 dl=$(date -u -d "@$(($(date +%s) + 2))" +%Y-%m-%dT%H:%M:%S.000000000Z)
@@ -400,6 +466,47 @@ status=$(curl -sS -o "$tmp/body" -w '%{http_code}' \
     --data-binary "{\"instance_id\":\"$e\",\"expire\":true}" \
     "$NS_FAKE_URL/_fake/instance")
 expect_json 'd["status"]' DESTROYED "/_fake/instance expire"
+
+# ExtendInstance: extendBy moves the deadline, which the fake enforces.
+dl=$(date -u -d "@$(($(date +%s) + 2))" +%Y-%m-%dT%H:%M:%SZ)
+create ",\"deadline\":\"$dl\""
+x=$id
+call ExtendInstance "{\"instanceId\":\"$x\",\"extendBy\":\"3s\"}"
+expect_status 200 ExtendInstance
+secs_after() {
+    json "round((__import__('datetime').datetime.fromisoformat(d['newDeadline'].replace('Z', '+00:00')) - __import__('datetime').datetime.fromisoformat('$1'.replace('Z', '+00:00'))).total_seconds(), 3)"
+}
+[ "$(secs_after "$dl")" = 3.0 ] || fail "extendBy 3s: new deadline $(json 'd')"
+ok
+call ExtendInstance "{\"instance_id\":\"$x\",\"extend_by\":\"0.5s\"}"
+[ "$(secs_after "$dl")" = 3.5 ] || fail "extendBy 0.5s again: $(json 'd')"
+ok
+call ExtendInstance "{\"instanceId\":\"$x\",\"ensureMinimum\":\"1s\"}"
+[ "$(secs_after "$dl")" = 3.5 ] || fail "ensureMinimum shorter than left changed the deadline"
+ok
+sleep 3
+call DescribeInstance "{\"instanceId\":\"$x\"}"
+expect_json 'd["metadata"]["status"]' RUNNING "alive past its first deadline"
+sleep 3
+call DescribeInstance "{\"instanceId\":\"$x\"}"
+expect_json 'd["metadata"]["status"]' DESTROYED "destroyed at its extended deadline"
+call ExtendInstance "{\"instanceId\":\"$x\",\"extendBy\":\"60s\"}"
+expect_error 400 failed_precondition "ExtendInstance of a destroyed instance"
+call ExtendInstance '{"instanceId":"nosuchinstance","extendBy":"60s"}'
+expect_error 404 not_found "ExtendInstance of an unknown instance"
+call ExtendInstance "{\"instanceId\":\"$b\"}"
+expect_error 400 invalid_argument "ExtendInstance without a duration"
+call ExtendInstance "{\"instanceId\":\"$b\",\"extendBy\":\"60s\",\"ensureMinimum\":\"60s\"}"
+expect_error 400 invalid_argument "ExtendInstance with two durations"
+call ExtendInstance "{\"instanceId\":\"$b\",\"extendBy\":\"-5s\"}"
+expect_error 400 invalid_argument "ExtendInstance by a negative duration"
+call ExtendInstance "{\"instanceId\":\"$b\",\"extendBy\":60}"
+expect_error 400 invalid_argument "ExtendInstance by a number, not a Duration"
+call ExtendInstance "{\"instanceId\":\"$b\",\"newDeadline\":\"2001-01-01T00:00:00Z\"}"
+expect_error 400 invalid_argument "ExtendInstance to a past deadline"
+ndl=$(date -u -d "@$(($(date +%s) + 7200))" +%Y-%m-%dT%H:%M:%SZ)
+call ExtendInstance "{\"instanceId\":\"$b\",\"newDeadline\":\"$ndl\"}"
+expect_json 'd["newDeadline"]' "$ndl" "ExtendInstance newDeadline"
 status=$(curl -sS -o "$tmp/body" -w '%{http_code}' \
     --data-binary "{\"instance_id\":\"$b\",\"ready_after_ms\":200}" \
     "$NS_FAKE_URL/_fake/instance")
@@ -480,6 +587,17 @@ len=$(header Content-Length)
 [ "$(wc -c <"$tmp/body")" -lt "$len" ] || fail "truncated body is complete"
 ok
 
+# badjson: a whole 200 reply (Content-Length right) whose JSON stops
+# mid-object.
+fault '{"method":"DescribeInstance","kind":"badjson"}'
+call DescribeInstance "{\"instanceId\":\"$b\"}"
+expect_status 200 "badjson fault"
+[ "$(wc -c <"$tmp/body")" = "$(header Content-Length)" ] ||
+    fail "badjson body does not match its Content-Length"
+"$NS_FAKE_PYTHON" -c 'import json,sys; json.load(open(sys.argv[1]))' \
+    "$tmp/body" 2>/dev/null && fail "badjson body is valid JSON"
+ok
+
 # nonjson
 fault '{"method":"DescribeInstance","kind":"nonjson"}'
 call DescribeInstance "{\"instanceId\":\"$b\"}"
@@ -516,7 +634,7 @@ curl -sS "$NS_FAKE_URL/_fake/requests" >"$tmp/body"
 expect_json 'all(set(r) >= {"seq","method","path","rpc","auth","body","status","fault"} for r in d)' \
     True "request log entries"
 expect_json 'sum(1 for r in d if r["rpc"] == "CreateInstance" and r["status"] == 200)' \
-    5 "successful CreateInstance calls logged"
+    7 "successful CreateInstance calls logged"
 expect_json 'sum(1 for r in d if r["fault"] == "503" and r["rpc"] == "CreateInstance")' \
     2 "faulted CreateInstance calls logged"
 expect_json 'd[0]["auth"]' False "request without Authorization logged"

@@ -350,6 +350,23 @@ expect_statuses DescribeInstance "200"
 ok "an HTML reply: exit 64 (PROTOCOL) with an excerpt, not retried"
 
 reset
+fault '{"method": "DescribeInstance", "kind": "badjson"}'
+run 64 csdk info "$id"
+err_has "malformed reply"
+err_has "not JSON"
+err_has '{"metadata":{"instanceId":"badjson"'
+expect_statuses DescribeInstance "200"
+ok "a whole reply whose JSON stops mid-object: exit 64 (PROTOCOL) with an excerpt, not retried"
+
+reset
+fault '{"method": "ExtendInstance", "kind": "badjson"}'
+run 64 csdk extend "$id" 60000
+err_has "ExtendInstance"
+err_has '{"metadata":{"instanceId":"badjson"'
+expect_statuses ExtendInstance "200"
+ok "a cut-off JSON reply to extend: exit 64 (PROTOCOL), not retried (extend adds)"
+
+reset
 fault '{"method": "DescribeInstance", "kind": "huge"}'
 run 64 maxrss "$tmp/rss" "$CSDK_BIN" --config "$tmp/main.ini" -v info "$id"
 err_has "larger than"
@@ -384,12 +401,18 @@ run 66 csdk info ns:nosuchinstance1
 err_has "no sandbox 'nosuchinstance1'"
 ok "info of an unknown id: exit 66 (NOT_FOUND)"
 
+run 66 csdk extend ns:nosuchinstance1 60000
+err_has "no sandbox 'nosuchinstance1'"
+ok "extend of an unknown id: exit 66 (NOT_FOUND)"
+
 run 0 csdk destroy "$id"
 run 0 csdk destroy "$id"
 run 66 csdk exec "$id" -- echo hi
 err_has "destroyed"
 run 66 "$CSDK_BIN" --config "$tmp/main.ini" -v fs read "$id" /etc/hostname
-ok "a destroyed instance: destroy again 0, exec and fs 66"
+run 66 csdk extend "$id" 60000
+err_has "destroyed"
+ok "a destroyed instance: destroy again 0, exec, fs and extend 66"
 
 # ------------------------------------------------------------------ secrets
 cat "$NS_FAKE_LOG" >>"$tmp/all"

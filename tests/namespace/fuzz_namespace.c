@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     memset(&e, 0, sizeof e);
-    switch (data[0] % 7) {
+    switch (data[0] % 8) {
     case 0: {
         ns_instance_t in;
 
@@ -111,6 +111,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           "DescribeInstance", SECRET, &e);
         if (rc == CSDK_OK)
             abort(); /* an error reply is never OK */
+        break;
+    }
+    case 7: {
+        int64_t deadline;
+
+        rc = ns_parse_extend(body, len, SECRET, &deadline, &e);
+        if (rc == CSDK_OK && deadline <= 0)
+            abort(); /* a parsed reply always has its deadline */
         break;
     }
     default: {

@@ -177,6 +177,147 @@ static void test_req_small(void **s)
     free(b);
 }
 
+static void test_req_extend_and_filter(void **s)
+{
+    ns_pairs_t want = {0};
+    json_t *o, *f;
+    char *b;
+
+    (void)s;
+    /* extendBy is a google.protobuf.Duration: seconds, "s" suffix. */
+    b = ns_req_extend("abc", 60000);
+    assert_string_equal(b, "{\"instanceId\":\"abc\",\"extendBy\":\"60s\"}");
+    free(b);
+    b = ns_req_extend("abc", 1500);
+    assert_string_equal(b, "{\"instanceId\":\"abc\",\"extendBy\":\"1.500s\"}");
+    free(b);
+    b = ns_req_extend("abc", 7);
+    assert_contains(b, "\"0.007s\"");
+    free(b);
+    /* labelFilter: one EQUAL entry per label, with the cursor. */
+    assert_int_equal(ns_pairs_set(&want, "csdk-namespace", "team"), 0);
+    assert_int_equal(ns_pairs_set(&want, "csdk-name", "box"), 0);
+    b = ns_req_list_labels("Y3Vy", &want);
+    o = load(b);
+    assert_string_equal(json_string_value(json_object_get(o,
+                                                          "paginationCursor")),
+                        "Y3Vy");
+    f = json_object_get(o, "labelFilter");
+    assert_int_equal(json_array_size(f), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(f, 1), "name")),
+        "csdk-name");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(f, 1), "value")),
+        "box");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(f, 0), "op")),
+        "EQUAL");
+    json_decref(o);
+    free(b);
+    b = ns_req_list_labels(NULL, NULL);
+    assert_string_equal(b, "{}");
+    free(b);
+    ns_pairs_free(&want);
+}
+
+static void test_label_value(void **s)
+{
+    char v[NS_LABEL_VALUE_MAX + 1], w[NS_LABEL_VALUE_MAX + 1], big[300];
+
+    (void)s;
+    /* FIPS 180-4's examples. */
+    ns_sha256_hex("abc", 3, v);
+    assert_string_equal(v, "ba7816bf8f01cfea414140de5dae2223"
+                           "b00361a396177a9cb410ff61f20015ad");
+    ns_sha256_hex("", 0, v);
+    assert_string_equal(v, "e3b0c44298fc1c149afbf4c8996fb924"
+                           "27ae41e4649b934ca495991b7852b855");
+    ns_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                  56, v);
+    assert_string_equal(v, "248d6a61d20638b8e5c026930c3e6039"
+                           "a33ce45964ff2167f6ecedd419db06c1");
+    /* Plain names go as they are. */
+    ns_label_value("conf-ab12_x.y", v);
+    assert_string_equal(v, "conf-ab12_x.y");
+    /* Anything else is hashed, and never meets a plain value. */
+    ns_label_value("my box", v);
+    assert_int_equal(strlen(v), 65);
+    assert_int_equal(v[0], '~');
+    ns_label_value("my bo", w);
+    assert_string_not_equal(v, w);
+    ns_label_value("~abc", v);
+    assert_int_equal(v[0], '~');
+    assert_int_equal(strlen(v), 65);
+    ns_label_value("caf\xc3\xa9", v);
+    assert_int_equal(v[0], '~');
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    ns_label_value(big, v);
+    assert_int_equal(strlen(v), 65);
+    big[NS_LABEL_VALUE_MAX] = '\0';
+    ns_label_value(big, v);
+    assert_int_equal(strlen(v), NS_LABEL_VALUE_MAX);
+}
+
+static void test_parse_extend(void **s)
+{
+    static const char *const bad[] = {
+        "{}",
+        "{\"newDeadline\":12}",
+        "{\"newDeadline\":\"tomorrow\"}",
+        "{\"newDeadline\":\"2030-01-02T03:04",
+        "<html>",
+    };
+    const char *ok = "{\"newDeadline\":\"2030-01-02T03:04:05.123456Z\"}";
+    int64_t d;
+    ns_err_t e;
+
+    (void)s;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(ns_parse_extend(ok, strlen(ok), SECRET, &d, &e),
+                     CSDK_OK);
+    assert_int_equal(d, ns_parse_time("2030-01-02T03:04:05.123Z"));
+    /* snake_case, as for every field. */
+    ok = "{\"new_deadline\":\"2030-01-02T03:04:05Z\"}";
+    assert_int_equal(ns_parse_extend(ok, strlen(ok), SECRET, &d, &e),
+                     CSDK_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&e, 0, sizeof e);
+        assert_int_equal(ns_parse_extend(bad[i], strlen(bad[i]), SECRET, &d,
+                                         &e),
+                         CSDK_E_PROTOCOL);
+        assert_message(e.msg);
+        assert_contains(e.msg, "ExtendInstance");
+        assert_int_equal(d, 0);
+    }
+}
+
+static void test_parse_list_named(void **s)
+{
+    const char *body =
+        "{\"instances\":[{\"instanceId\":\"a1\","
+        "\"createdAt\":\"2025-01-02T03:04:05.5Z\",\"status\":\"CREATING\","
+        "\"labels\":[{\"name\":\"csdk-provider\",\"value\":\"ns\"},"
+        "{\"name\":\"csdk-namespace\",\"value\":\"team\"},"
+        "{\"name\":\"csdk-name\",\"value\":\"box\"}]}]}";
+    ns_instance_t *v;
+    size_t n;
+    char *cursor;
+    ns_err_t e;
+
+    (void)s;
+    assert_int_equal(ns_parse_list(body, strlen(body), SECRET, &v, &n,
+                                   &cursor, &e),
+                     CSDK_OK);
+    assert_int_equal(n, 1);
+    assert_null(cursor);
+    assert_string_equal(v[0].status, "CREATING");
+    assert_int_equal(v[0].created_ms, ns_parse_time("2025-01-02T03:04:05.5Z"));
+    assert_string_equal(ns_pairs_get(&v[0].labels, "csdk-name"), "box");
+    ns_instances_free(v, n);
+}
+
 static void test_req_run(void **s)
 {
     const char *argv[] = {"sh", "-c", "echo \"$1\" 'q' \\", "x", "\xc3\xa9"};
@@ -400,6 +541,8 @@ static void test_malformed(void **s)
         "",
         "{\"echo\":\"" SECRET "\", \"metadata\": 1}",
         "\x01\x02\xff{",
+        /* A complete reply whose JSON stops mid-object (fault badjson). */
+        "{\"metadata\":{\"instanceId\":\"badjson\",\"status\":\"RUNN",
     };
     ns_instance_t in;
     ns_err_t e;
@@ -800,6 +943,10 @@ int main(void)
         cmocka_unit_test(test_req_create),
         cmocka_unit_test(test_req_small),
         cmocka_unit_test(test_req_run),
+        cmocka_unit_test(test_req_extend_and_filter),
+        cmocka_unit_test(test_label_value),
+        cmocka_unit_test(test_parse_extend),
+        cmocka_unit_test(test_parse_list_named),
         cmocka_unit_test(test_parse_describe),
         cmocka_unit_test(test_parse_list),
         cmocka_unit_test(test_parse_run),
