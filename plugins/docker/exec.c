@@ -102,6 +102,9 @@ static const char kill_script[] =
     "done; done; [ \"$all\" = ' ' ] && break; "
     "kill -KILL $all 2>/dev/null; all=' '; done; done; exit 0";
 
+/* The body of POST /exec/{id}/start: attached, no TTY. */
+static const char exec_start_body[] = "{\"Detach\":false,\"Tty\":false}";
+
 /* How long after a command's timeout the client stops waiting for the
  * watchdog inside the container and kills the tree itself. */
 #define DK_WATCHDOG_GRACE_MS 10000
@@ -304,81 +307,69 @@ static csdk_status_t exec_exit(dk_state_t *st, csdk_call_t *call,
     return rc;
 }
 
-/* Kills the wrapper's tree (after a timeout, deadline, cancel or cap).
- * Runs with a fresh short budget even when the call's deadline passed:
- * a command must not outlive its call. */
-static void kill_tree(dk_state_t *st, csdk_call_t *call, const char *id,
-                      const char *marker)
+/* One POST of a JSON body with its own budget: the kill must run even
+ * when the call's deadline has passed or the caller cancelled.  Returns
+ * the HTTP status (0 when none arrived); *reply gets a 2xx body's JSON
+ * when reply is not NULL. */
+static long post_own_budget(dk_state_t *st, const char *path,
+                            const char *body, json_t **reply)
 {
-    const char *argv[] = {"/bin/sh", "-c", kill_script, "csdk-kill", marker,
-                          "", "", NULL};
-    json_t *cmd = json_array();
-    dk_exec_t ex;
-    char *eid = NULL;
-    csdk_http_req_t req;
-    csdk_http_resp_t resp;
-    char err[256];
     static const char *const hdr[] = {"Content-Type: application/json",
                                       NULL};
-    static const char start[] = "{\"Detach\":false,\"Tty\":false}";
+    csdk_http_req_t req;
+    csdk_http_resp_t resp;
+    char *url = dk_printf("%s%s", st->api, path), err[256];
+    long status = 0;
 
-    for (const char *const *a = argv; cmd && *a; a++)
-        json_array_append_new(cmd, json_string(*a));
-    memset(&ex, 0, sizeof ex);
-    /* exec_create goes through dk_json, which honours the deadline; use
-     * the raw path with its own 10 s budget instead when it has passed. */
-    if (st->host->remaining_ms(call) > 0 && !st->host->cancelled(call)) {
-        if (exec_create(st, call, id, cmd, &ex, NULL, &eid) != CSDK_OK)
-            eid = NULL;
-    } else {
-        char *path = dk_printf("%s/containers/%s/exec", st->api, id);
-        char *body = NULL;
-        json_t *b = json_pack("{s:b,s:b,s:O}", "AttachStdout", 1,
-                              "AttachStderr", 1, "Cmd", cmd);
-        if (path && b && (body = json_dumps(b, JSON_COMPACT))) {
-            memset(&req, 0, sizeof req);
-            req.method = "POST";
-            req.path = path;
-            req.headers = hdr;
-            req.body = body;
-            req.body_len = strlen(body);
-            req.timeout_ms = 10000;
-            if (csdk_http_do(st->http, &req, &resp, err, sizeof err) == 0 &&
-                resp.status == 201) {
-                json_t *r = json_loadb(resp.body, resp.body_len, 0, NULL);
-                const char *e = json_string_value(json_object_get(r, "Id"));
-                if (e && strspn(e, "0123456789abcdef") == strlen(e))
-                    eid = strdup(e);
-                json_decref(r);
-            }
-            csdk_http_resp_clear(&resp);
-        }
-        free(path);
-        free(body);
-        json_decref(b);
-        json_decref(cmd);
+    if (!url)
+        return 0;
+    memset(&req, 0, sizeof req);
+    req.method = "POST";
+    req.path = url;
+    req.headers = hdr;
+    req.body = body;
+    req.body_len = strlen(body);
+    req.timeout_ms = 10000;
+    if (csdk_http_do(st->http, &req, &resp, err, sizeof err) == 0) {
+        status = resp.status;
+        if (reply && status / 100 == 2)
+            *reply = json_loadb(resp.body, resp.body_len, 0, NULL);
     }
-    if (!eid) {
+    csdk_http_resp_clear(&resp);
+    free(url);
+    return status;
+}
+
+/* Kills the command's tree (after a timeout, deadline, cancel, cap or
+ * death by a signal): kill_script on the marker, as an exec of its own.
+ * A command must not outlive its call, so this runs with its own budget
+ * whatever is left of the call's. */
+static void kill_tree(dk_state_t *st, const char *id,
+                      const char *marker)
+{
+    json_t *b, *r = NULL;
+    char *path = NULL, *body = NULL;
+    const char *eid;
+
+    b = json_pack("{s:b,s:b,s:[s,s,s,s,s,s,s]}", "AttachStdout", 1,
+                  "AttachStderr", 1, "Cmd", "/bin/sh", "-c", kill_script,
+                  "csdk-kill", marker, "", "");
+    if (b && (body = json_dumps(b, JSON_COMPACT)) &&
+        (path = dk_printf("/containers/%s/exec", id)))
+        post_own_budget(st, path, body, &r);
+    free(path);
+    path = NULL;
+    eid = json_string_value(json_object_get(r, "Id"));
+    if (eid && *eid && strspn(eid, "0123456789abcdef") == strlen(eid) &&
+        (path = dk_printf("/exec/%s/start", eid)))
+        post_own_budget(st, path, exec_start_body, NULL);
+    else
         st->host->log(st->inst, CSDK_LOG_WARN, "sandbox %s: could not start "
                       "the command killer; the command may still run", id);
-        return;
-    }
-    {
-        char *path = dk_printf("%s/exec/%s/start", st->api, eid);
-        if (path) {
-            memset(&req, 0, sizeof req);
-            req.method = "POST";
-            req.path = path;
-            req.headers = hdr;
-            req.body = start;
-            req.body_len = sizeof start - 1;
-            req.timeout_ms = 10000;
-            csdk_http_do(st->http, &req, &resp, err, sizeof err);
-            csdk_http_resp_clear(&resp);
-            free(path);
-        }
-    }
-    free(eid);
+    free(path);
+    free(body);
+    json_decref(b);
+    json_decref(r);
 }
 
 static json_t *argv_array(const char *const *argv)
@@ -428,7 +419,6 @@ static csdk_status_t exec_run(dk_state_t *st, csdk_call_t *call,
 {
     static const char *const hdr[] = {"Content-Type: application/json",
                                       NULL};
-    static const char start[] = "{\"Detach\":false,\"Tty\":false}";
     char rnd[17], stdin_file[48], *eid = NULL, *path = NULL;
     char err[512];
     json_t *cmd;
@@ -466,8 +456,8 @@ static csdk_status_t exec_run(dk_state_t *st, csdk_call_t *call,
     req.method = "POST";
     req.path = path;
     req.headers = hdr;
-    req.body = start;
-    req.body_len = sizeof start - 1;
+    req.body = exec_start_body;
+    req.body_len = sizeof exec_start_body - 1;
     req.on_body = on_body;
     req.body_arg = &sink;
     /* The watchdog in the container enforces the command's timeout; this
@@ -496,14 +486,14 @@ static csdk_status_t exec_run(dk_state_t *st, csdk_call_t *call,
             res->exit_code = 137;
             /* The watchdog cleaned the command's session; the orphans
              * it may have left are found by marker (second pass). */
-            kill_tree(st, call, id, rnd);
+            kill_tree(st, id, rnd);
         } else if (rc == CSDK_OK && res->exit_code > 128) {
             /* Killed by a signal (perhaps its own doing): what it left
              * behind in its session goes with it. */
-            kill_tree(st, call, id, rnd);
+            kill_tree(st, id, rnd);
         }
     } else if (hrc == SINK_STOP && (sink.truncated || sink.cancelled)) {
-        kill_tree(st, call, id, rnd);
+        kill_tree(st, id, rnd);
         res->flags |= sink.truncated ? CSDK_RESULT_TRUNCATED : 0;
         rc = sink.cancelled
                  ? st->host->error(call, CSDK_E_CANCELLED,
@@ -511,18 +501,18 @@ static csdk_status_t exec_run(dk_state_t *st, csdk_call_t *call,
                                    "command; it was killed", id)
                  : exec_exit(st, call, eid, &res->exit_code);
     } else if (hrc == SINK_STOP) {
-        kill_tree(st, call, id, rnd);
+        kill_tree(st, id, rnd);
         rc = st->host->error(call, CSDK_E_PROTOCOL, "sandbox %s: the exec "
                              "stream is not multiplexed as expected (bad "
                              "frame at byte %llu)", id,
                              (unsigned long long)sink.demux.offset);
     } else if (hrc == CSDK_E_TIMEOUT && st->host->remaining_ms(call) > 0) {
         /* The command's own timeout: a result, not an error. */
-        kill_tree(st, call, id, rnd);
+        kill_tree(st, id, rnd);
         res->flags |= CSDK_RESULT_TIMED_OUT;
         rc = exec_exit(st, call, eid, &res->exit_code);
     } else if (hrc == CSDK_E_TIMEOUT || hrc == CSDK_E_CANCELLED) {
-        kill_tree(st, call, id, rnd);
+        kill_tree(st, id, rnd);
         rc = st->host->remaining_ms(call) == 0
                  ? st->host->error(call, CSDK_E_TIMEOUT, "sandbox %s: the "
                                    "call's deadline passed; the command was "
@@ -530,7 +520,7 @@ static csdk_status_t exec_run(dk_state_t *st, csdk_call_t *call,
                  : st->host->error(call, CSDK_E_CANCELLED, "sandbox %s: "
                                    "cancelled; the command was killed", id);
     } else {
-        kill_tree(st, call, id, rnd);
+        kill_tree(st, id, rnd);
         rc = st->host->error(call, hrc, "sandbox %s: %s", id, err);
     }
     free(eid);
